@@ -1,0 +1,128 @@
+//! The ports: the traits through which the core reaches credential sources and Google.
+//!
+//! Every port is `Send + Sync`, because one instance is shared by all concurrent tool calls
+//! behind an `Arc`. Methods are async through `async_trait` so the ports can be used as
+//! trait objects. With the `test-util` feature (and in this crate's own tests) mockall
+//! generates `MockCredentialProvider`, `MockGmailApi` and `MockCalendarApi`.
+
+use async_trait::async_trait;
+
+use super::errors::{CredentialError, GoogleApiError};
+use super::models::calendar::{CalendarList, Event, EventListQuery, Events};
+use super::models::gmail::{
+    ListMessagesResponse, Label, Message, MessageFormat, MessageListQuery, MessagePartBody,
+    Thread,
+};
+use super::models::{
+    AccessToken, AttachmentId, AuthMode, CalendarId, Credentials, EventId, MessageId,
+    ProviderStatus, ThreadId,
+};
+
+/// A source of Google credentials for one user.
+///
+/// The core never calls a provider directly for each request: the
+/// [`CredentialCache`](crate::domain::service::CredentialCache) sits in front and calls
+/// [`fetch_credentials`](Self::fetch_credentials) only when its token is no longer usable.
+#[cfg_attr(any(test, feature = "test-util"), mockall::automock)]
+#[async_trait]
+pub trait CredentialProvider: Send + Sync {
+    /// Returns the auth mode this provider implements.
+    fn mode(&self) -> AuthMode;
+
+    /// Fetches credentials whose access token is usable now.
+    ///
+    /// # Errors
+    ///
+    /// - [`CredentialError::NotConfigured`] when required settings are missing.
+    /// - [`CredentialError::Unauthorized`] when the source rejects the hub's own credential.
+    /// - [`CredentialError::NotConnected`] when no Google account is connected, or the
+    ///   connection must be authorized again.
+    /// - [`CredentialError::Unavailable`] on network failures, timeouts and server errors.
+    /// - [`CredentialError::InvalidResponse`] when the answer lacks an access token or
+    ///   cannot be parsed.
+    async fn fetch_credentials(&self) -> Result<Credentials, CredentialError>;
+
+    /// Reports whether Google is connected, for `hub_status`, without returning tokens.
+    ///
+    /// # Errors
+    ///
+    /// The same variants as [`fetch_credentials`](Self::fetch_credentials).
+    async fn status(&self) -> Result<ProviderStatus, CredentialError>;
+}
+
+/// The Gmail v1 calls the read tools need. Every call acts as the user `me`.
+///
+/// # Errors
+///
+/// Every method returns [`GoogleApiError::Unauthorized`] when Google rejects the token,
+/// [`GoogleApiError::NotFound`] for an unknown id, and the other variants as their docs say.
+#[cfg_attr(any(test, feature = "test-util"), mockall::automock)]
+#[async_trait]
+pub trait GmailApi: Send + Sync {
+    /// `users.messages.list`: one page of message ids matching a query.
+    async fn list_messages(
+        &self,
+        token: &AccessToken,
+        query: &MessageListQuery,
+    ) -> Result<ListMessagesResponse, GoogleApiError>;
+
+    /// `users.messages.get` in the given format.
+    async fn get_message(
+        &self,
+        token: &AccessToken,
+        id: &MessageId,
+        format: &MessageFormat,
+    ) -> Result<Message, GoogleApiError>;
+
+    /// `users.threads.get` in the given format.
+    async fn get_thread(
+        &self,
+        token: &AccessToken,
+        id: &ThreadId,
+        format: &MessageFormat,
+    ) -> Result<Thread, GoogleApiError>;
+
+    /// `users.labels.list`.
+    async fn list_labels(&self, token: &AccessToken) -> Result<Vec<Label>, GoogleApiError>;
+
+    /// `users.messages.attachments.get`: the attachment's content as base64url in `data`.
+    async fn get_attachment(
+        &self,
+        token: &AccessToken,
+        message_id: &MessageId,
+        attachment_id: &AttachmentId,
+    ) -> Result<MessagePartBody, GoogleApiError>;
+}
+
+/// The Calendar v3 calls the read tools need.
+///
+/// # Errors
+///
+/// Every method returns [`GoogleApiError::Unauthorized`] when Google rejects the token,
+/// [`GoogleApiError::NotFound`] for an unknown calendar or event, and the other variants as
+/// their docs say.
+#[cfg_attr(any(test, feature = "test-util"), mockall::automock)]
+#[async_trait]
+pub trait CalendarApi: Send + Sync {
+    /// `calendarList.list`: one page of the user's calendars.
+    async fn list_calendars(
+        &self,
+        token: &AccessToken,
+        page_token: Option<String>,
+    ) -> Result<CalendarList, GoogleApiError>;
+
+    /// `events.list` with recurring events expanded into occurrences, ordered by start.
+    async fn list_events(
+        &self,
+        token: &AccessToken,
+        query: &EventListQuery,
+    ) -> Result<Events, GoogleApiError>;
+
+    /// `events.get`.
+    async fn get_event(
+        &self,
+        token: &AccessToken,
+        calendar_id: &CalendarId,
+        event_id: &EventId,
+    ) -> Result<Event, GoogleApiError>;
+}

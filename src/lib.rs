@@ -1,0 +1,5 @@
+//! placeholder
+pub mod domain;
+pub mod outbound;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;

@@ -1,0 +1,8 @@
+//! Driven adapters: the HTTP clients behind the ports.
+
+pub mod google;
+pub mod http;
+#[cfg(feature = "local-file")]
+pub mod local_file;
+#[cfg(feature = "oma-backend")]
+pub mod oma;

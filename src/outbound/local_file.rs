@@ -1,0 +1,1 @@
+//! Google token files (feature `local-file`).

@@ -1,0 +1,1 @@
+//! The OMA Backend client (feature `oma-backend`).
