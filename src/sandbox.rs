@@ -1,1 +1,4 @@
 //! The embedded sandbox (feature `sandbox`).
+
+mod calendar;
+mod google_error;
