@@ -3,3 +3,5 @@ pub mod domain;
 pub mod outbound;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+
+pub use domain::service::{CredentialCache, ToolDispatcher};

@@ -2,5 +2,7 @@
 //! dispatcher that turns a tool name and JSON arguments into port calls.
 
 mod credential_cache;
+mod dispatcher;
 
 pub use credential_cache::{CredentialCache, REFRESH_AHEAD};
+pub use dispatcher::ToolDispatcher;

@@ -1,1 +1,35 @@
-//! The tool catalog.
+//! The tool catalog: every tool's name, description, JSON schemas and annotations, its
+//! typed arguments and result, and its text rendering for a model.
+//!
+//! Tools are defined once, here. The MCP adapter, the CLI's `call` command and a Rust agent
+//! embedding the library all reach them through [`ToolDispatcher`](crate::ToolDispatcher).
+
+mod calendar;
+mod context;
+mod definition;
+mod error;
+mod gmail;
+mod hub;
+mod text;
+
+pub use context::{ToolContext, ToolSettings};
+pub use definition::{EmbeddedFile, ToolAnnotations, ToolDefinition, ToolOutput};
+pub use error::ToolError;
+pub use text::{BodyWindow, cut_chars};
+
+pub(crate) use definition::{DynTool, Registered, Render, Tool};
+
+/// Builds every tool in catalog order.
+pub(crate) fn all_tools() -> Vec<Box<dyn DynTool>> {
+    vec![
+        Registered::boxed(gmail::SearchMessages),
+        Registered::boxed(gmail::GetMessage),
+        Registered::boxed(gmail::GetThread),
+        Registered::boxed(gmail::ListLabels),
+        Registered::boxed(gmail::GetAttachment),
+        Registered::boxed(calendar::ListCalendars),
+        Registered::boxed(calendar::ListEvents),
+        Registered::boxed(calendar::GetEvent),
+        Registered::boxed(hub::HubStatus),
+    ]
+}

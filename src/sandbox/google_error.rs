@@ -17,7 +17,12 @@ pub(crate) struct GoogleErrorBody {
 impl GoogleErrorBody {
     /// 400 `INVALID_ARGUMENT` / `invalid`.
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
-        Self { code: 400, message: message.into(), status: "INVALID_ARGUMENT", reason: "invalid" }
+        Self {
+            code: 400,
+            message: message.into(),
+            status: "INVALID_ARGUMENT",
+            reason: "invalid",
+        }
     }
 
     /// 401 `UNAUTHENTICATED` / `authError`, with Google's wording.
@@ -32,7 +37,12 @@ impl GoogleErrorBody {
 
     /// 404 `NOT_FOUND` / `notFound`.
     pub(crate) fn not_found(message: impl Into<String>) -> Self {
-        Self { code: 404, message: message.into(), status: "NOT_FOUND", reason: "notFound" }
+        Self {
+            code: 404,
+            message: message.into(),
+            status: "NOT_FOUND",
+            reason: "notFound",
+        }
     }
 
     /// The JSON body.

@@ -1,0 +1,94 @@
+//! The tool dispatcher: tool name and JSON arguments in, structured result and text out.
+
+use serde_json::Value;
+
+use crate::domain::tools::{
+    DynTool, ToolContext, ToolDefinition, ToolError, ToolOutput, all_tools,
+};
+
+/// Runs tools by name. Every entry point (MCP, the CLI's `call`, an embedding agent) goes
+/// through one dispatcher, so a tool behaves the same everywhere.
+pub struct ToolDispatcher {
+    context: ToolContext,
+    tools: Vec<Box<dyn DynTool>>,
+}
+
+impl ToolDispatcher {
+    /// Creates a dispatcher with every tool in the catalog.
+    pub fn new(context: ToolContext) -> Self {
+        Self {
+            context,
+            tools: all_tools(),
+        }
+    }
+
+    /// Returns the tool definitions in catalog order.
+    pub fn definitions(&self) -> impl Iterator<Item = &ToolDefinition> {
+        self.tools.iter().map(|tool| tool.definition())
+    }
+
+    /// Returns the definition of one tool.
+    pub fn definition(&self, name: &str) -> Option<&ToolDefinition> {
+        self.find(name).map(|tool| tool.definition())
+    }
+
+    /// Returns the context the tools run against.
+    pub fn context(&self) -> &ToolContext {
+        &self.context
+    }
+
+    /// Runs a tool. `arguments` is the JSON object of arguments; `null` counts as `{}`.
+    ///
+    /// # Errors
+    ///
+    /// [`ToolError::UnknownTool`] for a name not in the catalog,
+    /// [`ToolError::InvalidArguments`] naming the field when the arguments do not parse or
+    /// are out of bounds, and the tool's own errors otherwise.
+    pub async fn call(&self, name: &str, arguments: Value) -> Result<ToolOutput, ToolError> {
+        let Some(tool) = self.find(name) else {
+            return Err(ToolError::UnknownTool {
+                name: name.to_owned(),
+                available: self.names().join(", "),
+            });
+        };
+
+        let started = std::time::Instant::now();
+        let result = tool.call(&self.context, arguments).await;
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        match &result {
+            Ok(_) => tracing::debug!(tool = name, elapsed_ms, "tool call succeeded"),
+            Err(error) if error.is_internal() => {
+                tracing::error!(tool = name, cause = %error, "tool call failed inside the hub")
+            }
+            Err(error) => {
+                tracing::info!(tool = name, cause = %error, "tool call returned an error")
+            }
+        }
+        result
+    }
+
+    fn find(&self, name: &str) -> Option<&dyn DynTool> {
+        self.tools
+            .iter()
+            .find(|tool| tool.definition().name == name)
+            .map(|tool| tool.as_ref())
+    }
+
+    fn names(&self) -> Vec<&'static str> {
+        self.definitions()
+            .map(|definition| definition.name)
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for ToolDispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolDispatcher")
+            .field("context", &self.context)
+            .field("tools", &self.names())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests;

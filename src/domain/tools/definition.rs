@@ -1,0 +1,249 @@
+//! What a tool is: a typed [`Tool`] for writing one, and the type-erased [`DynTool`] the
+//! dispatcher holds.
+
+use async_trait::async_trait;
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::{ToolContext, ToolError};
+
+/// MCP tool annotations: hints to the client about a tool's effects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ToolAnnotations {
+    /// The tool changes nothing.
+    pub read_only: bool,
+    /// The tool may delete or overwrite data.
+    pub destructive: bool,
+    /// Calling the tool twice with the same arguments has the effect of calling it once.
+    pub idempotent: bool,
+    /// The tool reaches outside the hub (Google), rather than a closed local domain.
+    pub open_world: bool,
+}
+
+impl ToolAnnotations {
+    /// A tool that reads from Google and changes nothing.
+    pub const READ_ONLY: Self = Self {
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        open_world: true,
+    };
+}
+
+/// A tool as listed to clients.
+#[derive(Debug, Clone)]
+pub struct ToolDefinition {
+    /// The name, `<service>_<verb>_<object>`.
+    pub name: &'static str,
+    /// A short human-readable title.
+    pub title: &'static str,
+    /// What the tool does, written for a model choosing among tools.
+    pub description: &'static str,
+    /// The JSON Schema of the arguments object.
+    pub input_schema: Map<String, Value>,
+    /// The JSON Schema of the structured result.
+    pub output_schema: Map<String, Value>,
+    /// Effect hints.
+    pub annotations: ToolAnnotations,
+}
+
+/// A small file returned inside a tool result rather than saved to disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbeddedFile {
+    /// A URI naming the file, such as `gmail://messages/{id}/attachments/{name}`.
+    pub uri: String,
+    /// The MIME type.
+    pub mime_type: String,
+    /// The content, base64 (standard alphabet, padded) as MCP's blob resources carry it.
+    pub base64: String,
+}
+
+/// The result of a successful tool call.
+#[derive(Debug, Clone)]
+pub struct ToolOutput {
+    /// The typed result as JSON, matching the tool's output schema.
+    pub structured: Value,
+    /// A compact rendering of the result for a model's context window.
+    pub text: String,
+    /// Files returned inline.
+    pub embedded: Vec<EmbeddedFile>,
+}
+
+/// A result that can be rendered as text for a model.
+pub(crate) trait Render {
+    /// Renders the result compactly: what a model needs, without JSON punctuation.
+    fn render_text(&self) -> String;
+
+    /// Files to return inline with the result.
+    fn embedded(&self) -> Vec<EmbeddedFile> {
+        Vec::new()
+    }
+}
+
+/// Checks on arguments that serde cannot express, such as numeric bounds.
+pub(crate) trait Validate {
+    /// Returns the first invalid field as `(field, reason)`.
+    fn validate(&self) -> Result<(), (&'static str, String)> {
+        Ok(())
+    }
+}
+
+/// One tool, with typed arguments and result.
+#[async_trait]
+pub(crate) trait Tool: Send + Sync + 'static {
+    /// The arguments object. Unknown fields should be rejected (`deny_unknown_fields`) so a
+    /// misspelt argument is reported rather than ignored.
+    type Args: DeserializeOwned + JsonSchema + Validate + Send;
+    /// The structured result.
+    type Output: Serialize + JsonSchema + Render + Send;
+
+    /// The tool's name.
+    const NAME: &'static str;
+    /// The tool's title.
+    const TITLE: &'static str;
+    /// The tool's description for a model.
+    const DESCRIPTION: &'static str;
+    /// The tool's effect hints.
+    const ANNOTATIONS: ToolAnnotations;
+
+    /// Runs the tool.
+    async fn run(&self, context: &ToolContext, args: Self::Args)
+    -> Result<Self::Output, ToolError>;
+}
+
+/// A tool with its types erased, as the dispatcher holds it.
+#[async_trait]
+pub(crate) trait DynTool: Send + Sync {
+    /// The tool's definition.
+    fn definition(&self) -> &ToolDefinition;
+
+    /// Parses the arguments, runs the tool and renders the result.
+    async fn call(&self, context: &ToolContext, arguments: Value) -> Result<ToolOutput, ToolError>;
+}
+
+/// A [`Tool`] with its definition built once.
+pub(crate) struct Registered<T> {
+    tool: T,
+    definition: ToolDefinition,
+}
+
+impl<T: Tool> Registered<T> {
+    pub(crate) fn boxed(tool: T) -> Box<dyn DynTool> {
+        let definition = ToolDefinition {
+            name: T::NAME,
+            title: T::TITLE,
+            description: T::DESCRIPTION,
+            input_schema: schema_for::<T::Args>(),
+            output_schema: schema_for::<T::Output>(),
+            annotations: T::ANNOTATIONS,
+        };
+        Box::new(Self { tool, definition })
+    }
+}
+
+#[async_trait]
+impl<T: Tool> DynTool for Registered<T> {
+    fn definition(&self) -> &ToolDefinition {
+        &self.definition
+    }
+
+    async fn call(&self, context: &ToolContext, arguments: Value) -> Result<ToolOutput, ToolError> {
+        let args = parse_arguments::<T::Args>(T::NAME, arguments)?;
+
+        let output = self.tool.run(context, args).await?;
+
+        let structured = serde_json::to_value(&output).map_err(|error| {
+            ToolError::Internal(format!(
+                "{} produced a result that cannot be serialized: {error}",
+                T::NAME
+            ))
+        })?;
+        Ok(ToolOutput {
+            text: output.render_text(),
+            embedded: output.embedded(),
+            structured,
+        })
+    }
+}
+
+/// Deserializes and validates arguments, naming the offending field on failure.
+fn parse_arguments<A: DeserializeOwned + Validate>(
+    tool: &'static str,
+    arguments: Value,
+) -> Result<A, ToolError> {
+    // A client may send no arguments at all for a tool whose arguments are all optional.
+    let arguments = if arguments.is_null() {
+        Value::Object(Map::new())
+    } else {
+        arguments
+    };
+    if !arguments.is_object() {
+        return Err(ToolError::InvalidArguments {
+            tool,
+            message: format!(
+                "arguments must be a JSON object, got {}",
+                json_kind(&arguments)
+            ),
+        });
+    }
+
+    let args: A = serde_path_to_error::deserialize(arguments).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner().to_string();
+        let message = if path == "." {
+            inner
+        } else {
+            format!("field `{path}`: {inner}")
+        };
+        ToolError::InvalidArguments { tool, message }
+    })?;
+
+    args.validate()
+        .map_err(|(field, reason)| ToolError::InvalidArguments {
+            tool,
+            message: format!("field `{field}`: {reason}"),
+        })?;
+    Ok(args)
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Generates a compact JSON Schema: subschemas inlined and no `$schema` key, because every
+/// byte of `tools/list` is read into the model's context.
+fn schema_for<T: JsonSchema>() -> Map<String, Value> {
+    let settings = schemars::generate::SchemaSettings::draft2020_12().with(|settings| {
+        settings.inline_subschemas = true;
+        settings.meta_schema = None;
+    });
+    let schema = settings.into_generator().into_root_schema_for::<T>();
+    let mut object = schema.as_object().cloned().unwrap_or_default();
+    object.remove("title");
+    object
+}
+
+/// Checks that `value` lies in `range`, for [`Validate`] impls.
+pub(crate) fn check_range<T: PartialOrd + std::fmt::Display + Copy>(
+    field: &'static str,
+    value: Option<T>,
+    min: T,
+    max: T,
+) -> Result<(), (&'static str, String)> {
+    match value {
+        Some(value) if value < min || value > max => Err((
+            field,
+            format!("{value} is out of range; use {min} to {max}"),
+        )),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,164 @@
+//! `hub_status`: what the hub is connected to, without ever showing a token.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::gmail::NoArgs;
+use crate::domain::tools::{Render, Tool, ToolAnnotations, ToolContext, ToolError};
+
+/// How long `hub_status` waits for the credential source, so a hung backend still gets a
+/// status answer.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub(crate) struct HubStatus;
+
+/// The hub's connection state.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct HubStatusResult {
+    /// The hub's version.
+    version: String,
+    /// oma_backend or local_file.
+    auth_mode: String,
+    /// The configuration problem to fix, if any.
+    configuration_error: Option<String>,
+    /// Where credentials come from (URL or file path).
+    credential_source: Option<String>,
+    /// Whether the credential source answered.
+    source_reachable: bool,
+    /// Why the credential source failed, if it did.
+    source_error: Option<String>,
+    /// Whether a Google account is connected.
+    google_connected: bool,
+    account_email: Option<String>,
+    /// Granted OAuth scopes.
+    scopes: Vec<String>,
+    /// Expiry of the current Google access token, RFC 3339 UTC.
+    token_expires_at: Option<String>,
+    /// Seconds until that expiry.
+    token_expires_in_seconds: Option<i64>,
+}
+
+#[async_trait]
+impl Tool for HubStatus {
+    type Args = NoArgs;
+    type Output = HubStatusResult;
+
+    const NAME: &'static str = "hub_status";
+    const TITLE: &'static str = "Hub status";
+    const DESCRIPTION: &'static str = "Show how the hub is connected: auth mode, credential source and whether it answers, the Google account, granted scopes and token expiry. Use it to diagnose failing tools. Never shows tokens.";
+    const ANNOTATIONS: ToolAnnotations = ToolAnnotations {
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    };
+
+    async fn run(
+        &self,
+        context: &ToolContext,
+        _args: Self::Args,
+    ) -> Result<Self::Output, ToolError> {
+        let provider = context.credentials.provider();
+        let mut result = HubStatusResult {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            auth_mode: provider.mode().to_string(),
+            configuration_error: context.settings.configuration_error.clone(),
+            credential_source: None,
+            source_reachable: false,
+            source_error: None,
+            google_connected: false,
+            account_email: None,
+            scopes: Vec::new(),
+            token_expires_at: None,
+            token_expires_in_seconds: None,
+        };
+        if result.configuration_error.is_some() {
+            return Ok(result);
+        }
+
+        match tokio::time::timeout(STATUS_TIMEOUT, provider.status()).await {
+            Ok(Ok(status)) => {
+                result.source_reachable = true;
+                result.google_connected = status.connected;
+                result.credential_source = Some(status.source);
+                result.account_email = status.account_email;
+                result.scopes = status.scopes;
+                result.token_expires_at = status.expires_at.map(|at| at.to_rfc3339());
+            }
+            Ok(Err(error)) => result.source_error = Some(error.to_string()),
+            Err(_) => {
+                result.source_error = Some(format!(
+                    "the credential source did not answer within {} s",
+                    STATUS_TIMEOUT.as_secs()
+                ))
+            }
+        }
+
+        // The cache knows the token actually in use, which may be newer than the status.
+        if let Some(credentials) = context.credentials.peek() {
+            if let Some(expires_at) = credentials.expires_at {
+                result.token_expires_at = Some(expires_at.to_rfc3339());
+                result.token_expires_in_seconds = Some((expires_at - Utc::now()).num_seconds());
+            }
+            if result.account_email.is_none() {
+                result.account_email = credentials.account_email.clone();
+            }
+            if result.scopes.is_empty() {
+                result.scopes = credentials.scopes.clone();
+            }
+        }
+        if let Some(error) = context.credentials.last_error()
+            && result.source_error.is_none()
+        {
+            result.source_error = Some(error.to_string());
+        }
+        Ok(result)
+    }
+}
+
+impl Render for HubStatusResult {
+    fn render_text(&self) -> String {
+        let mut out = format!(
+            "mcp-google-hub {} in {} mode\n",
+            self.version, self.auth_mode
+        );
+        if let Some(problem) = &self.configuration_error {
+            out.push_str(&format!("Configuration error: {problem}\n"));
+            return out.trim_end().to_owned();
+        }
+
+        let mut line = |name: &str, value: Option<String>| {
+            if let Some(value) = value {
+                out.push_str(&format!("{name}: {value}\n"));
+            }
+        };
+        line("Credential source", self.credential_source.clone());
+        line(
+            "Source reachable",
+            Some(if self.source_reachable { "yes" } else { "no" }.to_owned()),
+        );
+        line("Source error", self.source_error.clone());
+        line(
+            "Google connected",
+            Some(if self.google_connected { "yes" } else { "no" }.to_owned()),
+        );
+        line("Account", self.account_email.clone());
+        line(
+            "Scopes",
+            (!self.scopes.is_empty()).then(|| self.scopes.join(" ")),
+        );
+        let expiry = self
+            .token_expires_at
+            .clone()
+            .map(|at| match self.token_expires_in_seconds {
+                Some(seconds) => format!("{at} (in {seconds} s)"),
+                None => at,
+            });
+        line("Token expires", expiry);
+        out.trim_end().to_owned()
+    }
+}
