@@ -81,7 +81,7 @@ impl CalendarApi for CalendarClient {
         let calendar_id = id_segment("calendar", list.calendar_id.as_str())?;
 
         // Recurring events are always expanded into occurrences, because the tools report
-        // what happens in a time range; ordering by start needs `singleEvents=true`.
+        // what happens in a time range. Google accepts `orderBy=startTime` only with them expanded.
         let mut query = Query::default();
         query.push("singleEvents", "true");
         query.push("orderBy", "startTime");

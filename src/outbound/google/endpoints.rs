@@ -1,4 +1,4 @@
-//! Where the Gmail and Calendar APIs live, and how request URLs are built under them.
+//! The root URLs of the Gmail and Calendar APIs, and the request URLs built under them.
 
 use std::fmt;
 
@@ -19,7 +19,7 @@ const GMAIL_SERVICE_PATH: [&str; 2] = ["gmail", "v1"];
 /// Calendar's `servicePath`, which its method paths are relative to.
 const CALENDAR_SERVICE_PATH: [&str; 2] = ["calendar", "v3"];
 
-/// Where the Google APIs live.
+/// The root URLs of the Gmail and Calendar APIs.
 ///
 /// [`google`](Self::google) gives Google's own roots. [`with_root`](Self::with_root) puts
 /// both APIs under one root, for a local stand-in such as the sandbox or a test server.
@@ -136,10 +136,10 @@ impl fmt::Debug for ServiceBase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.base {
             Some(base) => {
-                let mut shown = base.clone();
-                let _ = shown.set_username("");
-                let _ = shown.set_password(None);
-                f.write_str(shown.as_str())
+                let mut redacted = base.clone();
+                let _ = redacted.set_username("");
+                let _ = redacted.set_password(None);
+                f.write_str(redacted.as_str())
             }
             None => f.write_str("<root without a path>"),
         }

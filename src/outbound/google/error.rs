@@ -1,4 +1,4 @@
-//! The one place that turns Google's answers into [`GoogleApiError`]: error statuses with
+//! The one place that turns Google's responses into [`GoogleApiError`]: error statuses with
 //! their JSON error body, and success bodies that fail to parse.
 
 use std::time::Duration;
@@ -12,8 +12,8 @@ use serde::de::DeserializeOwned;
 use crate::domain::errors::GoogleApiError;
 use crate::outbound::http::BodyError;
 
-/// The largest error body read. Google's error bodies are well under 4 KiB; a larger one is
-/// not Google's, so it is dropped and the status alone decides the error.
+/// The largest error body read. Google's error body is a short JSON object, so a body past
+/// this size is not one. It is dropped, and the status alone decides the error.
 pub(super) const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// The longest `error.message` passed on, in characters, so that a misbehaving server
@@ -96,7 +96,7 @@ pub(super) fn error_from_status(
             message,
         },
         code => GoogleApiError::Unavailable {
-            message: format!("Google answered with status {code}: {message}"),
+            message: format!("Google returned status {code}: {message}"),
         },
     }
 }
@@ -299,7 +299,8 @@ mod tests {
 
     #[test]
     fn non_json_body_maps_by_status() {
-        let cases: [(u16, fn(&GoogleApiError) -> bool); 6] = [
+        type IsExpected = fn(&GoogleApiError) -> bool;
+        let cases: [(u16, IsExpected); 6] = [
             (401, |e| matches!(e, GoogleApiError::Unauthorized { .. })),
             (403, |e| {
                 matches!(e, GoogleApiError::PermissionDenied { reason: None, .. })

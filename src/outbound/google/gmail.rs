@@ -17,9 +17,9 @@ use crate::domain::ports::GmailApi;
 /// HTML mail reaches several megabytes.
 const MESSAGE_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
-/// The largest body read for an attachment. Gmail's help pages state limits of 25 MB for
-/// attachments sent and 50 MB for a message received, and base64url adds a third, so even
-/// a 50 MB attachment (about 67 MB encoded) fits just under 64 MiB.
+/// The largest body read for an attachment. Gmail receives messages of up to 50 MB and
+/// sends up to 25 MB (limits as reported by Android Police on 2017-03-01). Base64url adds
+/// a third, so even a 50 MB attachment (about 67 MB encoded) fits just under 64 MiB.
 const ATTACHMENT_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 /// Gmail's alias for the user the token belongs to.

@@ -14,9 +14,9 @@ use crate::domain::errors::GoogleApiError;
 use crate::domain::models::AccessToken;
 use crate::outbound::http::{describe_error, read_body_limited};
 
-/// The largest JSON body read for a list or a single calendar resource. A page of 2500
-/// events with long descriptions and attendee lists stays in the low megabytes; the limit
-/// leaves room for that while keeping a misbehaving server from exhausting memory.
+/// The largest JSON body read for a list or a single calendar resource. By estimate, even a
+/// full page of 2500 events with long descriptions and attendee lists stays in the low
+/// megabytes. The limit leaves room for that and still bounds what a faulty server can send.
 pub(super) const RESOURCE_BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 /// Query parameters in the order they are sent. Repeated names are allowed, because Google
@@ -54,11 +54,11 @@ pub(super) struct Call<'a> {
     pub(super) url: Url,
     pub(super) query: Query,
     pub(super) token: &'a AccessToken,
-    /// The most bytes read from a success body.
+    /// The maximum number of bytes read from a success body.
     pub(super) body_limit: usize,
 }
 
-/// Sends a call and parses its JSON answer into `T`.
+/// Sends a call and parses its JSON response into `T`.
 ///
 /// Logs one debug line with the method, status and latency. The URL is never logged,
 /// because its path and query carry ids and search terms.
