@@ -65,6 +65,7 @@ pub(super) fn error_from_status(
         Some(text) if !text.is_empty() => bounded(text),
         _ => generic_message(status),
     };
+    // Newer Google errors may omit `errors`, so the canonical status is used as the reason.
     let first_reason = parsed
         .errors
         .iter()
