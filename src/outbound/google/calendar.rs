@@ -1,0 +1,147 @@
+//! The Calendar v3 client behind [`CalendarApi`].
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use super::endpoints::{GoogleEndpoints, ServiceBase, id_segment};
+use super::transport::{Call, Query, RESOURCE_BODY_LIMIT, get_json};
+use crate::domain::errors::GoogleApiError;
+use crate::domain::models::calendar::{CalendarList, Event, EventListQuery, Events};
+use crate::domain::models::{AccessToken, CalendarId, EventId};
+use crate::domain::ports::CalendarApi;
+
+/// A Calendar v3 REST client acting as the token's user.
+///
+/// Cheap to clone: the [`reqwest::Client`] inside shares one connection pool. `Debug`
+/// shows the base URL only, and tokens are passed per call, never stored.
+#[derive(Debug, Clone)]
+pub struct CalendarClient {
+    http: reqwest::Client,
+    base: ServiceBase,
+}
+
+impl CalendarClient {
+    /// Creates a client that sends its requests through `http` to the Calendar root of `endpoints`.
+    pub fn new(http: reqwest::Client, endpoints: &GoogleEndpoints) -> Self {
+        Self {
+            http,
+            base: endpoints.calendar().clone(),
+        }
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &'static str,
+        segments: &[&str],
+        query: Query,
+        token: &AccessToken,
+    ) -> Result<T, GoogleApiError> {
+        let url = self.base.url(segments)?;
+        let call = Call {
+            method,
+            url,
+            query,
+            token,
+            body_limit: RESOURCE_BODY_LIMIT,
+        };
+        get_json(&self.http, call).await
+    }
+}
+
+/// Formats an instant as RFC 3339 in UTC with a `Z`, as `timeMin` and `timeMax` require.
+/// Fractional seconds are kept only when present.
+fn rfc3339_utc(instant: &DateTime<Utc>) -> String {
+    instant.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+#[async_trait]
+impl CalendarApi for CalendarClient {
+    async fn list_calendars(
+        &self,
+        token: &AccessToken,
+        page_token: Option<String>,
+    ) -> Result<CalendarList, GoogleApiError> {
+        let mut query = Query::default();
+        query.push_some("pageToken", page_token.as_deref());
+
+        self.get(
+            "calendar.calendarList.list",
+            &["users", "me", "calendarList"],
+            query,
+            token,
+        )
+        .await
+    }
+
+    async fn list_events(
+        &self,
+        token: &AccessToken,
+        list: &EventListQuery,
+    ) -> Result<Events, GoogleApiError> {
+        let calendar_id = id_segment("calendar", list.calendar_id.as_str())?;
+
+        // Recurring events are always expanded into occurrences, because the tools report
+        // what happens in a time range. Google accepts `orderBy=startTime` only with them expanded.
+        let mut query = Query::default();
+        query.push("singleEvents", "true");
+        query.push("orderBy", "startTime");
+        query.push_some(
+            "timeMin",
+            list.time_min.as_ref().map(rfc3339_utc).as_deref(),
+        );
+        query.push_some(
+            "timeMax",
+            list.time_max.as_ref().map(rfc3339_utc).as_deref(),
+        );
+        query.push_some(
+            "q",
+            list.query.as_deref().filter(|text| !text.trim().is_empty()),
+        );
+        // Zero means "not set": Calendar then uses its default page size of 250.
+        if list.max_results > 0 {
+            query.push("maxResults", list.max_results.to_string());
+        }
+        query.push_some("pageToken", list.page_token.as_deref());
+        query.push_some("timeZone", list.time_zone.as_deref());
+
+        self.get(
+            "calendar.events.list",
+            &["calendars", calendar_id, "events"],
+            query,
+            token,
+        )
+        .await
+    }
+
+    async fn get_event(
+        &self,
+        token: &AccessToken,
+        calendar_id: &CalendarId,
+        event_id: &EventId,
+    ) -> Result<Event, GoogleApiError> {
+        let calendar_id = id_segment("calendar", calendar_id.as_str())?;
+        let event_id = id_segment("event", event_id.as_str())?;
+        let segments = ["calendars", calendar_id, "events", event_id];
+
+        self.get("calendar.events.get", &segments, Query::default(), token)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_bounds_use_z() {
+        let instant = DateTime::parse_from_rfc3339("2024-03-10T09:30:00+02:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(rfc3339_utc(&instant), "2024-03-10T07:30:00Z");
+
+        let precise = DateTime::parse_from_rfc3339("2024-03-10T07:30:00.250Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(rfc3339_utc(&precise), "2024-03-10T07:30:00.250Z");
+    }
+}

@@ -1,0 +1,124 @@
+//! The GET request every Gmail and Calendar method makes: headers, size limit, error
+//! mapping, parsing and one debug log line.
+
+use std::time::Instant;
+
+use chrono::Utc;
+use reqwest::StatusCode;
+use reqwest::header::ACCEPT;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::error::{ERROR_BODY_LIMIT, body_error, error_from_status, parse_success, retry_after};
+use crate::domain::errors::GoogleApiError;
+use crate::domain::models::AccessToken;
+use crate::outbound::http::{describe_error, read_body_limited};
+
+/// The largest JSON body read for a list or a single calendar resource. By estimate, even a
+/// full page of 2500 events with long descriptions and attendee lists stays in the low
+/// megabytes. The limit leaves room for that and still bounds what a faulty server can send.
+pub(super) const RESOURCE_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Query parameters in the order they are sent. Repeated names are allowed, because Google
+/// takes a list such as `labelIds` as one parameter per value.
+#[derive(Debug, Default)]
+pub(super) struct Query(Vec<(&'static str, String)>);
+
+impl Query {
+    pub(super) fn push(&mut self, name: &'static str, value: impl Into<String>) {
+        self.0.push((name, value.into()));
+    }
+
+    pub(super) fn push_some(&mut self, name: &'static str, value: Option<&str>) {
+        if let Some(value) = value {
+            self.push(name, value);
+        }
+    }
+
+    /// Appends the parameters to `url`, leaving it without a `?` when there are none.
+    fn apply_to(&self, url: &mut Url) {
+        if self.0.is_empty() {
+            return;
+        }
+        let mut pairs = url.query_pairs_mut();
+        for (name, value) in &self.0 {
+            pairs.append_pair(name, value);
+        }
+    }
+}
+
+/// One authorized GET that returns JSON.
+pub(super) struct Call<'a> {
+    /// The discovery method id, such as `gmail.users.messages.get`, for logs and errors.
+    pub(super) method: &'static str,
+    pub(super) url: Url,
+    pub(super) query: Query,
+    pub(super) token: &'a AccessToken,
+    /// The maximum number of bytes read from a success body.
+    pub(super) body_limit: usize,
+}
+
+/// Sends a call and parses its JSON response into `T`.
+///
+/// Logs one debug line with the method, status and latency. The URL is never logged,
+/// because its path and query carry ids and search terms.
+///
+/// # Errors
+///
+/// Google's error statuses as [`error_from_status`] maps them, [`GoogleApiError::Unavailable`]
+/// for transport failures, and [`GoogleApiError::InvalidResponse`] for a body over the
+/// limit or one that does not parse.
+pub(super) async fn get_json<T: DeserializeOwned>(
+    http: &reqwest::Client,
+    call: Call<'_>,
+) -> Result<T, GoogleApiError> {
+    let method = call.method;
+    let started = Instant::now();
+    let mut status = None;
+
+    let result = exchange(http, call, &mut status).await;
+
+    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let status = status.map(|status| status.as_u16());
+    match &result {
+        Ok(_) => tracing::debug!(method, status, elapsed_ms, "Google API call succeeded"),
+        Err(error) => tracing::debug!(method, status, elapsed_ms, %error, "Google API call failed"),
+    }
+    result
+}
+
+async fn exchange<T: DeserializeOwned>(
+    http: &reqwest::Client,
+    call: Call<'_>,
+    status_seen: &mut Option<StatusCode>,
+) -> Result<T, GoogleApiError> {
+    let mut url = call.url;
+    call.query.apply_to(&mut url);
+
+    let response = http
+        .get(url)
+        .bearer_auth(call.token.expose_secret())
+        .header(ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|error| GoogleApiError::Unavailable {
+            message: describe_error(&error),
+        })?;
+
+    let status = response.status();
+    *status_seen = Some(status);
+
+    if !status.is_success() {
+        let retry_after = retry_after(response.headers(), Utc::now());
+        // An unreadable or oversized error body leaves the status alone to decide.
+        let body = read_body_limited(response, ERROR_BODY_LIMIT)
+            .await
+            .unwrap_or_default();
+        return Err(error_from_status(status, retry_after, &body));
+    }
+
+    let body = read_body_limited(response, call.body_limit)
+        .await
+        .map_err(|error| body_error(call.method, error))?;
+    parse_success(call.method, &body)
+}
