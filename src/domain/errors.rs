@@ -86,5 +86,8 @@ pub enum GoogleApiError {
 }
 
 fn reason_suffix(reason: &Option<String>) -> String {
-    reason.as_deref().map(|reason| format!(", {reason}")).unwrap_or_default()
+    reason
+        .as_deref()
+        .map(|reason| format!(", {reason}"))
+        .unwrap_or_default()
 }

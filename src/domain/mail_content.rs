@@ -123,7 +123,12 @@ pub fn is_attachment(part: &MessagePart) -> bool {
         return true;
     }
     part.header("Content-Disposition")
-        .is_some_and(|disposition| disposition.trim_start().to_ascii_lowercase().starts_with("attachment"))
+        .is_some_and(|disposition| {
+            disposition
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("attachment")
+        })
 }
 
 struct Body {
@@ -144,17 +149,25 @@ fn body_of(part: &MessagePart) -> Option<Body> {
         return mixed_body(part);
     }
     if mime_type == "text/plain" || mime_type.is_empty() {
-        return part_text(part).map(|text| Body { text, from_html: false });
+        return part_text(part).map(|text| Body {
+            text,
+            from_html: false,
+        });
     }
     if mime_type == "text/html" {
-        return part_text(part).map(|html| Body { text: html_to_text(&html), from_html: true });
+        return part_text(part).map(|html| Body {
+            text: html_to_text(&html),
+            from_html: true,
+        });
     }
     None
 }
 
 fn alternative_body(part: &MessagePart) -> Option<Body> {
     let candidates: Vec<Body> = part.parts.iter().filter_map(body_of).collect();
-    let has_plain = candidates.iter().any(|body| !body.from_html && !body.text.trim().is_empty());
+    let has_plain = candidates
+        .iter()
+        .any(|body| !body.from_html && !body.text.trim().is_empty());
     candidates
         .into_iter()
         .find(|body| !has_plain || !body.from_html)
@@ -179,7 +192,10 @@ fn mixed_body(part: &MessagePart) -> Option<Body> {
 /// Returns a text part's content as a string, converting from the part's charset when the
 /// bytes are not UTF-8.
 fn part_text(part: &MessagePart) -> Option<String> {
-    let data = part.body.as_ref().and_then(|body: &MessagePartBody| body.data.as_deref())?;
+    let data = part
+        .body
+        .as_ref()
+        .and_then(|body: &MessagePartBody| body.data.as_deref())?;
     let bytes = decode_base64url(data).ok()?;
 
     match String::from_utf8(bytes) {
@@ -208,7 +224,14 @@ fn collect_attachments(part: &MessagePart, out: &mut Vec<AttachmentInfo>) {
     if is_attachment(part) {
         let body = part.body.clone().unwrap_or_default();
         let filename = if part.filename.is_empty() {
-            format!("part-{}", if part.part_id.is_empty() { "0" } else { &part.part_id })
+            format!(
+                "part-{}",
+                if part.part_id.is_empty() {
+                    "0"
+                } else {
+                    &part.part_id
+                }
+            )
         } else {
             decode_header(&part.filename).into_owned()
         };
@@ -307,7 +330,10 @@ mod tests {
         let payload = multipart(
             "",
             "multipart/alternative",
-            vec![text_part("0", "text/plain", "plain body"), text_part("1", "text/html", "<p>html body</p>")],
+            vec![
+                text_part("0", "text/plain", "plain body"),
+                text_part("1", "text/html", "<p>html body</p>"),
+            ],
         );
         let content = extract(&payload);
         assert_eq!(content.body, "plain body");
@@ -316,7 +342,11 @@ mod tests {
 
     #[test]
     fn html_only_is_converted() {
-        let payload = text_part("", "text/html", "<html><body><h1>Hi</h1><p>Line &amp; more</p></body></html>");
+        let payload = text_part(
+            "",
+            "text/html",
+            "<html><body><h1>Hi</h1><p>Line &amp; more</p></body></html>",
+        );
         let content = extract(&payload);
         assert!(content.from_html);
         assert!(content.body.contains("Hi"), "{}", content.body);
@@ -333,7 +363,10 @@ mod tests {
                 multipart(
                     "0",
                     "multipart/alternative",
-                    vec![text_part("0.0", "text/plain", "deep body"), text_part("0.1", "text/html", "<b>deep</b>")],
+                    vec![
+                        text_part("0.0", "text/plain", "deep body"),
+                        text_part("0.1", "text/html", "<b>deep</b>"),
+                    ],
                 ),
                 attachment("1", "=?UTF-8?B?0L7RgtGH0ZHRgi5wZGY=?="),
                 attachment("2", "report.pdf"),
@@ -341,16 +374,27 @@ mod tests {
         );
         let content = extract(&payload);
         assert_eq!(content.body, "deep body");
-        let names: Vec<_> = content.attachments.iter().map(|a| a.filename.as_str()).collect();
+        let names: Vec<_> = content
+            .attachments
+            .iter()
+            .map(|a| a.filename.as_str())
+            .collect();
         assert_eq!(names, ["отчёт.pdf", "report.pdf"]);
-        assert_eq!(content.attachments[1].attachment_id.as_deref(), Some("att-2"));
+        assert_eq!(
+            content.attachments[1].attachment_id.as_deref(),
+            Some("att-2")
+        );
     }
 
     #[test]
     fn text_attachment_is_not_body() {
         let mut notes = text_part("1", "text/plain", "attached notes");
         notes.filename = "notes.txt".to_owned();
-        let payload = multipart("", "multipart/mixed", vec![text_part("0", "text/plain", "real body"), notes]);
+        let payload = multipart(
+            "",
+            "multipart/mixed",
+            vec![text_part("0", "text/plain", "real body"), notes],
+        );
         let content = extract(&payload);
         assert_eq!(content.body, "real body");
         assert_eq!(content.attachments.len(), 1);
@@ -363,7 +407,11 @@ mod tests {
             name: "Content-Disposition".to_owned(),
             value: "attachment".to_owned(),
         });
-        let payload = multipart("", "multipart/mixed", vec![text_part("0", "text/plain", "body"), part]);
+        let payload = multipart(
+            "",
+            "multipart/mixed",
+            vec![text_part("0", "text/plain", "body"), part],
+        );
         let content = extract(&payload);
         assert_eq!(content.body, "body");
         assert_eq!(content.attachments[0].filename, "part-1");
@@ -392,7 +440,10 @@ mod tests {
 
     #[test]
     fn encoded_words_are_decoded() {
-        assert_eq!(decode_header("=?UTF-8?Q?Gr=C3=BC=C3=9Fe?= aus Wien"), "Grüße aus Wien");
+        assert_eq!(
+            decode_header("=?UTF-8?Q?Gr=C3=BC=C3=9Fe?= aus Wien"),
+            "Grüße aus Wien"
+        );
         assert_eq!(decode_header("plain subject"), "plain subject");
         assert_eq!(decode_header("=?broken"), "=?broken");
     }

@@ -10,8 +10,7 @@ use async_trait::async_trait;
 use super::errors::{CredentialError, GoogleApiError};
 use super::models::calendar::{CalendarList, Event, EventListQuery, Events};
 use super::models::gmail::{
-    ListMessagesResponse, Label, Message, MessageFormat, MessageListQuery, MessagePartBody,
-    Thread,
+    Label, ListMessagesResponse, Message, MessageFormat, MessageListQuery, MessagePartBody, Thread,
 };
 use super::models::{
     AccessToken, AttachmentId, AuthMode, CalendarId, Credentials, EventId, MessageId,

@@ -45,7 +45,11 @@ pub fn build_client(settings: &HttpSettings) -> Result<reqwest::Client, HttpClie
     let _ = rustls::crypto::ring::default_provider().install_default();
 
     reqwest::Client::builder()
-        .user_agent(concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")))
+        .user_agent(concat!(
+            env!("CARGO_PKG_NAME"),
+            "/",
+            env!("CARGO_PKG_VERSION")
+        ))
         .timeout(settings.timeout)
         .connect_timeout(settings.connect_timeout)
         .pool_idle_timeout(Duration::from_secs(90))
@@ -76,7 +80,11 @@ pub fn describe_error(error: &reqwest::Error) -> String {
         cause = inner.to_string();
         source = inner.source();
     }
-    if cause.is_empty() { kind.to_owned() } else { format!("{kind}: {cause}") }
+    if cause.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind}: {cause}")
+    }
 }
 
 /// A body was larger than the caller allows, or could not be read.
@@ -100,12 +108,19 @@ pub enum BodyError {
 ///
 /// [`BodyError::TooLarge`] past the limit, [`BodyError::Transport`] when reading fails.
 pub async fn read_body_limited(mut response: Response, limit: usize) -> Result<Vec<u8>, BodyError> {
-    if response.content_length().is_some_and(|length| length > limit as u64) {
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit as u64)
+    {
         return Err(BodyError::TooLarge { limit });
     }
 
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|error| BodyError::Transport(describe_error(&error)))? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|error| BodyError::Transport(describe_error(&error)))?
+    {
         if body.len() + chunk.len() > limit {
             return Err(BodyError::TooLarge { limit });
         }

@@ -51,8 +51,14 @@ impl CalendarStore {
     }
 
     /// `events.list` on `calendar_id` (`primary` or the owner's address).
-    pub(crate) fn list_events(&self, calendar_id: &str, _params: &EventsParams) -> Result<Events, GoogleErrorBody> {
-        Err(GoogleErrorBody::not_found(format!("calendar {calendar_id} not found")))
+    pub(crate) fn list_events(
+        &self,
+        calendar_id: &str,
+        _params: &EventsParams,
+    ) -> Result<Events, GoogleErrorBody> {
+        Err(GoogleErrorBody::not_found(format!(
+            "calendar {calendar_id} not found"
+        )))
     }
 
     /// `events.get`, including occurrence ids of recurring events.
@@ -62,6 +68,8 @@ impl CalendarStore {
         event_id: &str,
         _time_zone: Option<&str>,
     ) -> Result<Event, GoogleErrorBody> {
-        Err(GoogleErrorBody::not_found(format!("event {event_id} not found")))
+        Err(GoogleErrorBody::not_found(format!(
+            "event {event_id} not found"
+        )))
     }
 }

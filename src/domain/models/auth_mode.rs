@@ -50,7 +50,9 @@ impl FromStr for AuthMode {
         Self::ALL
             .into_iter()
             .find(|mode| mode.as_str() == normalized)
-            .ok_or_else(|| ParseAuthModeError { value: value.to_owned() })
+            .ok_or_else(|| ParseAuthModeError {
+                value: value.to_owned(),
+            })
     }
 }
 

@@ -99,7 +99,8 @@ impl Credentials {
     /// Returns whether the access token can still be sent at `now`, keeping
     /// [`EXPIRY_MARGIN`] in reserve. A token with an unknown expiry counts as usable.
     pub fn is_usable_at(&self, now: DateTime<Utc>) -> bool {
-        self.remaining_at(now).is_none_or(|remaining| remaining > EXPIRY_MARGIN)
+        self.remaining_at(now)
+            .is_none_or(|remaining| remaining > EXPIRY_MARGIN)
     }
 
     /// Returns the time left before the stated expiry, zero once it has passed, or `None`

@@ -24,7 +24,11 @@ pub struct Message {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history_id: Option<String>,
     /// When Gmail received the message, in milliseconds since the Unix epoch.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "super::int64")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::int64"
+    )]
     pub internal_date: Option<i64>,
     /// The parsed MIME tree, present in the `full` and `metadata` formats.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -40,7 +44,9 @@ pub struct Message {
 impl Message {
     /// Returns the first top-level header with this name, compared without case.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.payload.as_ref().and_then(|payload| payload.header(name))
+        self.payload
+            .as_ref()
+            .and_then(|payload| payload.header(name))
     }
 }
 

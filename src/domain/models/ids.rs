@@ -107,7 +107,10 @@ fn validate(value: &str, kind: &'static str) -> Result<(), InvalidId> {
         return reject("it is empty".to_owned());
     }
     if value.len() > MAX_ID_LEN {
-        return reject(format!("it is {} bytes long, the limit is {MAX_ID_LEN}", value.len()));
+        return reject(format!(
+            "it is {} bytes long, the limit is {MAX_ID_LEN}",
+            value.len()
+        ));
     }
     if let Some(bad) = value.chars().find(|c| c.is_whitespace() || c.is_control()) {
         return reject(format!("it contains the character {bad:?}"));
@@ -131,7 +134,10 @@ mod tests {
         let error = MessageId::new("").unwrap_err();
         assert_eq!(error.to_string(), "invalid message id: it is empty");
         let error = EventId::new("a b").unwrap_err();
-        assert_eq!(error.to_string(), "invalid event id: it contains the character ' '");
+        assert_eq!(
+            error.to_string(),
+            "invalid event id: it contains the character ' '"
+        );
         assert!(ThreadId::new("a\nb").is_err());
     }
 

@@ -12,22 +12,25 @@ enum StringOrNumber {
     Number(i64),
 }
 
-pub(crate) fn serialize<S: Serializer>(value: &Option<i64>, serializer: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn serialize<S: Serializer>(
+    value: &Option<i64>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     match value {
         Some(number) => serializer.serialize_str(&number.to_string()),
         None => serializer.serialize_none(),
     }
 }
 
-pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
     let value = Option::<StringOrNumber>::deserialize(deserializer)?;
     match value {
         None => Ok(None),
         Some(StringOrNumber::Number(number)) => Ok(Some(number)),
-        Some(StringOrNumber::String(text)) => text
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| serde::de::Error::custom(format!("expected an int64 string, got {text:?}"))),
+        Some(StringOrNumber::String(text)) => text.trim().parse().map(Some).map_err(|_| {
+            serde::de::Error::custom(format!("expected an int64 string, got {text:?}"))
+        }),
     }
 }

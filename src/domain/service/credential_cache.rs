@@ -60,7 +60,11 @@ struct Cached {
 impl Cached {
     fn new(credentials: Arc<Credentials>, received: Instant) -> Self {
         let Some(lifetime) = credentials.remaining_at(Utc::now()) else {
-            return Self { credentials, usable_until: None, refresh_after: None };
+            return Self {
+                credentials,
+                usable_until: None,
+                refresh_after: None,
+            };
         };
 
         let ahead = REFRESH_AHEAD.min(lifetime / 2);
@@ -84,7 +88,12 @@ impl CredentialCache {
     /// Creates an empty cache over a provider. Nothing is fetched until the first
     /// [`get`](Self::get).
     pub fn new(provider: Arc<dyn CredentialProvider>) -> Self {
-        Self { inner: Arc::new(Inner { provider, state: Mutex::new(State::default()) }) }
+        Self {
+            inner: Arc::new(Inner {
+                provider,
+                state: Mutex::new(State::default()),
+            }),
+        }
     }
 
     /// Returns the provider behind the cache.
@@ -141,7 +150,11 @@ impl CredentialCache {
     /// that saw the same 401 first.
     pub fn invalidate(&self, rejected: &AccessToken) {
         let mut state = self.inner.lock();
-        if state.current.as_ref().is_some_and(|cached| &cached.credentials.access_token == rejected) {
+        if state
+            .current
+            .as_ref()
+            .is_some_and(|cached| &cached.credentials.access_token == rejected)
+        {
             tracing::debug!("dropping an access token Google rejected");
             state.current = None;
         }
@@ -149,7 +162,11 @@ impl CredentialCache {
 
     /// Returns the cached credentials, usable or not, without fetching.
     pub fn peek(&self) -> Option<Arc<Credentials>> {
-        self.inner.lock().current.as_ref().map(|cached| cached.credentials.clone())
+        self.inner
+            .lock()
+            .current
+            .as_ref()
+            .map(|cached| cached.credentials.clone())
     }
 
     /// Returns the error of the last failed refresh, cleared by the next success.
@@ -173,7 +190,9 @@ impl Inner {
     /// Locks the state. A panic while the lock was held leaves the state consistent (every
     /// critical section is a few assignments), so poisoning is ignored.
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn join_or_start_refresh(self: &Arc<Self>, state: &mut State) -> RefreshFuture {
@@ -197,7 +216,9 @@ impl Inner {
             Ok(credentials) => {
                 let cached = Cached::new(Arc::clone(credentials), Instant::now());
                 if !cached.is_usable(Instant::now()) {
-                    tracing::warn!("the credential source returned a token that expires within a minute");
+                    tracing::warn!(
+                        "the credential source returned a token that expires within a minute"
+                    );
                 }
                 state.current = Some(cached);
                 state.last_error = None;
@@ -251,7 +272,9 @@ mod tests {
             let call = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
             tokio::time::sleep(Duration::from_millis(50)).await;
             if self.failing.load(Ordering::SeqCst) {
-                return Err(CredentialError::Unavailable("the OMA Backend is down".to_owned()));
+                return Err(CredentialError::Unavailable(
+                    "the OMA Backend is down".to_owned(),
+                ));
             }
             Ok(Credentials {
                 expires_at: Some(Utc::now() + self.lifetime),
@@ -264,7 +287,10 @@ mod tests {
         }
     }
 
-    async fn get_concurrently(cache: &Arc<CredentialCache>, callers: usize) -> Vec<Result<Arc<Credentials>, CredentialError>> {
+    async fn get_concurrently(
+        cache: &Arc<CredentialCache>,
+        callers: usize,
+    ) -> Vec<Result<Arc<Credentials>, CredentialError>> {
         let tasks: Vec<_> = (0..callers)
             .map(|_| {
                 let cache = Arc::clone(cache);
@@ -279,7 +305,12 @@ mod tests {
     }
 
     fn token_of(result: &Result<Arc<Credentials>, CredentialError>) -> String {
-        result.as_ref().expect("expected credentials").access_token.expose_secret().to_owned()
+        result
+            .as_ref()
+            .expect("expected credentials")
+            .access_token
+            .expose_secret()
+            .to_owned()
     }
 
     #[tokio::test(start_paused = true)]
@@ -289,7 +320,11 @@ mod tests {
 
         let results = get_concurrently(&cache, 150).await;
 
-        assert_eq!(provider.calls(), 1, "expected one provider call for 150 callers");
+        assert_eq!(
+            provider.calls(),
+            1,
+            "expected one provider call for 150 callers"
+        );
         assert!(results.iter().all(|result| token_of(result) == "token-1"));
     }
 
@@ -331,8 +366,14 @@ mod tests {
         let results = get_concurrently(&cache, 100).await;
 
         assert_eq!(provider.calls(), 2);
-        let old = results.iter().filter(|result| token_of(result) == "token-1").count();
-        let new = results.iter().filter(|result| token_of(result) == "token-2").count();
+        let old = results
+            .iter()
+            .filter(|result| token_of(result) == "token-1")
+            .count();
+        let new = results
+            .iter()
+            .filter(|result| token_of(result) == "token-2")
+            .count();
         assert_eq!(old + new, 100, "every caller got a token");
         assert!(new >= 1, "the caller that refreshed got the new token");
         assert_eq!(token_of(&cache.get().await), "token-2");
@@ -345,10 +386,17 @@ mod tests {
         let cache = Arc::new(CredentialCache::new(provider.clone()));
 
         let results = get_concurrently(&cache, 100).await;
-        assert_eq!(provider.calls(), 1, "expected one provider call for 100 callers");
+        assert_eq!(
+            provider.calls(),
+            1,
+            "expected one provider call for 100 callers"
+        );
         for result in &results {
             let error = result.as_ref().expect_err("expected the provider's error");
-            assert_eq!(error, &CredentialError::Unavailable("the OMA Backend is down".to_owned()));
+            assert_eq!(
+                error,
+                &CredentialError::Unavailable("the OMA Backend is down".to_owned())
+            );
         }
         assert!(cache.last_error().is_some());
 
@@ -378,7 +426,11 @@ mod tests {
         let first = cache.get().await.unwrap();
 
         cache.invalidate(&AccessToken::new("some-other-token"));
-        assert_eq!(token_of(&cache.get().await), "token-1", "a stale rejection is ignored");
+        assert_eq!(
+            token_of(&cache.get().await),
+            "token-1",
+            "a stale rejection is ignored"
+        );
 
         cache.invalidate(&first.access_token);
         assert_eq!(token_of(&cache.get().await), "token-2");
@@ -392,7 +444,11 @@ mod tests {
 
         tokio::time::advance(Duration::from_secs(30)).await;
         cache.get().await.unwrap();
-        assert_eq!(provider.calls(), 1, "a two-minute token serves for its first half");
+        assert_eq!(
+            provider.calls(),
+            1,
+            "a two-minute token serves for its first half"
+        );
 
         tokio::time::advance(Duration::from_secs(40)).await;
         cache.get().await.unwrap();
