@@ -31,7 +31,7 @@ use server::{AppState, Counters};
 /// The user the sandbox serves when [`SandboxOptions::user_email`] is not set.
 pub const DEFAULT_USER_EMAIL: &str = "sandbox.user@example.com";
 
-/// What the sandbox serves.
+/// The data and user the sandbox serves.
 #[derive(Debug, Clone, Default)]
 pub struct SandboxOptions {
     /// A directory searched recursively for `.eml` files; the built-in mailbox when `None`.
@@ -42,7 +42,7 @@ pub struct SandboxOptions {
     pub user_email: Option<String>,
 }
 
-/// Why the sandbox could not start.
+/// An error that keeps the sandbox from starting.
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
     /// The mail directory does not exist or is not a directory.
@@ -229,43 +229,43 @@ impl Sandbox {
         })
     }
 
-    /// The root URL of both the OMA and the Google APIs, `http://127.0.0.1:PORT/`.
+    /// Returns the root URL of both the OMA and the Google APIs, `http://127.0.0.1:PORT/`.
     pub fn base_url(&self) -> url::Url {
         self.base_url.clone()
     }
 
-    /// The OMA JWT the sandbox accepts: random per start, shaped like a JWT with an `exp`
-    /// claim. It is a secret for the life of the sandbox; do not log it.
+    /// Returns the OMA JWT the sandbox accepts: random per start, shaped like a JWT with an `exp`
+    /// claim. It is a secret for the life of the sandbox, so do not log it.
     pub fn oma_access_token(&self) -> &str {
         &self.oma_access_token
     }
 
-    /// The Google account the sandbox serves.
+    /// Returns the Google account the sandbox serves.
     pub fn user_email(&self) -> &str {
         &self.user_email
     }
 
-    /// The number of messages loaded.
+    /// Returns the number of messages loaded.
     pub fn message_count(&self) -> usize {
         self.message_count
     }
 
-    /// The number of calendar events loaded (a recurring series counts once).
+    /// Returns the number of calendar events loaded (a recurring series counts once).
     pub fn event_count(&self) -> usize {
         self.event_count
     }
 
-    /// The number of HTTP requests served so far, on every route.
+    /// Returns the number of HTTP requests served so far, on every route.
     pub fn request_count(&self) -> u64 {
         self.counters.requests()
     }
 
-    /// The number of requests to the OMA credentials endpoint so far.
+    /// Returns the number of requests to the OMA credentials endpoint so far.
     pub fn oma_request_count(&self) -> u64 {
         self.counters.oma_requests()
     }
 
-    /// Stops accepting connections and waits until open requests are answered.
+    /// Stops accepting connections and waits until open requests complete.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());

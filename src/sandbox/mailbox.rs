@@ -131,12 +131,12 @@ impl Mailbox {
         Ok(load::build(sources, user_email))
     }
 
-    /// The built-in mailbox written for the sandbox.
+    /// Builds the built-in mailbox written for the sandbox.
     pub(crate) fn builtin(user_email: &str) -> Self {
         load::build(super::builtin_mail::sources(user_email), user_email)
     }
 
-    /// The number of messages.
+    /// Returns the number of messages.
     pub(crate) fn len(&self) -> usize {
         self.messages.len()
     }
@@ -291,7 +291,7 @@ impl Mailbox {
             .iter()
             .map(|id| serde_json::json!({ "id": id, "name": id, "type": "system" }))
             .collect();
-        labels.extend(self.user_labels.iter().map(|label| user_label_json(label)));
+        labels.extend(self.user_labels.iter().map(user_label_json));
         serde_json::json!({ "labels": labels })
     }
 

@@ -67,7 +67,7 @@ impl TokenIssuer {
         }
     }
 
-    /// The OMA JWT the sandbox accepts.
+    /// Returns the OMA JWT the sandbox accepts.
     pub(crate) fn oma_token(&self) -> &str {
         &self.oma_token
     }
@@ -104,7 +104,7 @@ impl TokenIssuer {
         tokens.get(token).is_some_and(|expiry| *expiry > now)
     }
 
-    /// The expiry of the newest live token, for the status endpoint.
+    /// Returns the expiry of the newest live token, for the status endpoint.
     fn latest_expiry(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let tokens = self
             .google_tokens
@@ -146,7 +146,7 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
         .filter(|token| !token.is_empty())
 }
 
-/// FastAPI's answer to a missing or rejected bearer token.
+/// Builds FastAPI's 401 response for a missing or rejected bearer token.
 fn unauthorized() -> Response {
     let mut response = (
         StatusCode::UNAUTHORIZED,

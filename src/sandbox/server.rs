@@ -26,12 +26,12 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
-    /// Every HTTP request served.
+    /// Returns the number of HTTP requests served.
     pub(crate) fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
     }
 
-    /// Requests to the OMA credentials endpoint.
+    /// Returns the number of requests to the OMA credentials endpoint.
     pub(crate) fn oma_requests(&self) -> u64 {
         self.oma_requests.load(Ordering::Relaxed)
     }
@@ -41,7 +41,7 @@ impl Counters {
     }
 }
 
-/// What every handler reads. Nothing in it changes after start except the token set.
+/// The state shared by every handler. Only the token set changes after start.
 #[derive(Debug)]
 pub(crate) struct AppState {
     pub(crate) user_email: String,
@@ -133,8 +133,8 @@ fn path<T>(path: Result<Path<T>, PathRejection>) -> Result<T, GoogleErrorBody> {
     })
 }
 
-/// Accepts `me` or the user's own address. Gmail answers any other user with 403
-/// "Delegation denied", since the token's account may not act for them.
+/// Accepts `me` or the user's own address. Gmail rejects any other user with 403
+/// "Delegation denied", because the token's account may not act for them.
 fn check_user(state: &AppState, user_id: &str) -> Result<(), GoogleErrorBody> {
     if user_id == "me" || user_id.eq_ignore_ascii_case(&state.user_email) {
         Ok(())

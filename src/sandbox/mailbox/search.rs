@@ -1,7 +1,7 @@
 //! A subset of Gmail's search syntax, evaluated over the sandbox mailbox.
 //!
-//! Supported: free words and `"quoted phrases"` (case-insensitive substrings of the
-//! subject, addresses, body and attachment names), `from:`, `to:`, `cc:`, `bcc:`,
+//! Free words and `"quoted phrases"` match case-insensitive substrings of the subject,
+//! addresses, body and attachment names. The operators are `from:`, `to:`, `cc:`, `bcc:`,
 //! `subject:`, `has:attachment`, `is:unread|read|starred|important`, `label:`, `in:`,
 //! `category:`, `after:`/`before:` (`YYYY/MM/DD`, `YYYY-MM-DD` or epoch seconds, dates at
 //! midnight UTC), `newer_than:`/`older_than:` (`Nd`, `Nm`, `Ny`), `filename:`,
@@ -14,7 +14,7 @@
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
-/// What a query is evaluated against: one message's searchable fields, in lower case.
+/// The searchable fields of one message, in lower case.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SearchFields {
     pub(crate) subject: String,
@@ -76,7 +76,7 @@ pub(crate) enum Term {
     Field(Field, String),
     /// `has:attachment`.
     HasAttachment,
-    /// A system label id (`is:unread` is `Label("UNREAD")`).
+    /// A system label id (`is:unread` is `SystemLabel("UNREAD")`).
     SystemLabel(&'static str),
     /// `is:read`.
     Read,
@@ -123,7 +123,7 @@ impl Expr {
         }
     }
 
-    /// Returns whether the query asks for trash or spam itself (`in:trash`, `in:spam`,
+    /// Returns whether the query names trash or spam itself (`in:trash`, `in:spam`,
     /// `in:anywhere`, outside a negation). Gmail then stops hiding those messages.
     pub(crate) fn names_spam_or_trash(&self) -> bool {
         match self {
