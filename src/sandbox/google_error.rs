@@ -35,6 +35,17 @@ impl GoogleErrorBody {
         }
     }
 
+    /// 403 `PERMISSION_DENIED` / `forbidden`, as Google sends for a `userId` other than the
+    /// token's own account.
+    pub(crate) fn forbidden(message: impl Into<String>) -> Self {
+        Self {
+            code: 403,
+            message: message.into(),
+            status: "PERMISSION_DENIED",
+            reason: "forbidden",
+        }
+    }
+
     /// 404 `NOT_FOUND` / `notFound`.
     pub(crate) fn not_found(message: impl Into<String>) -> Self {
         Self {
@@ -42,6 +53,18 @@ impl GoogleErrorBody {
             message: message.into(),
             status: "NOT_FOUND",
             reason: "notFound",
+        }
+    }
+
+    /// 405 for a known path with a method the sandbox does not serve.
+    pub(crate) fn method_not_allowed() -> Self {
+        Self {
+            code: 405,
+            message:
+                "Method not allowed: the sandbox serves only the read calls of Gmail and Calendar."
+                    .to_owned(),
+            status: "INVALID_ARGUMENT",
+            reason: "methodNotAllowed",
         }
     }
 
@@ -55,5 +78,24 @@ impl GoogleErrorBody {
                 "errors": [{ "message": self.message, "domain": "global", "reason": self.reason }],
             }
         })
+    }
+}
+
+impl axum::response::IntoResponse for GoogleErrorBody {
+    fn into_response(self) -> axum::response::Response {
+        let status = axum::http::StatusCode::from_u16(self.code)
+            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, axum::Json(self.to_json())).into_response();
+
+        // Google names the scheme in the challenge of every 401, and clients may look for it.
+        if status == axum::http::StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static(
+                    "Bearer realm=\"https://accounts.google.com/\", error=\"invalid_token\"",
+                ),
+            );
+        }
+        response
     }
 }
