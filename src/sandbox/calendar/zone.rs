@@ -52,14 +52,6 @@ pub(super) enum Resolved {
     FixedOffset(Tz),
 }
 
-impl Resolved {
-    pub(super) fn tz(self) -> Tz {
-        match self {
-            Self::Named(tz) | Self::FixedOffset(tz) => tz,
-        }
-    }
-}
-
 /// Resolves `tzid` to a zone. `standard_offset_seconds` is the `TZOFFSETTO` of the
 /// matching `VTIMEZONE`'s last `STANDARD` part, used when the name says nothing usable.
 /// Returns `None` when neither gives a zone; the caller then falls back to the calendar's

@@ -1,0 +1,89 @@
+//! Benchmarks of the hub's own hot paths, with Google and OMA mocked out: the credential
+//! cache, and turning a Gmail message into text.
+//!
+//! Run with `cargo bench --bench hot_paths`.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{TimeDelta, Utc};
+use criterion::{Criterion, criterion_group, criterion_main};
+use mcp_google_hub::CredentialCache;
+use mcp_google_hub::domain::errors::CredentialError;
+use mcp_google_hub::domain::mail_content::{self, encode_base64url};
+use mcp_google_hub::domain::models::gmail::{MessagePart, MessagePartBody};
+use mcp_google_hub::domain::models::{AccessToken, AuthMode, Credentials, ProviderStatus};
+use mcp_google_hub::domain::ports::CredentialProvider;
+
+/// Hands out a token valid for an hour, instantly.
+struct InstantProvider;
+
+#[async_trait]
+impl CredentialProvider for InstantProvider {
+    fn mode(&self) -> AuthMode {
+        AuthMode::OmaBackend
+    }
+
+    async fn fetch_credentials(&self) -> Result<Credentials, CredentialError> {
+        Ok(Credentials {
+            expires_at: Some(Utc::now() + TimeDelta::hours(1)),
+            ..Credentials::bearer(AccessToken::new("bench-token"))
+        })
+    }
+
+    async fn status(&self) -> Result<ProviderStatus, CredentialError> {
+        Ok(ProviderStatus::default())
+    }
+}
+
+fn credential_cache(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let cache = CredentialCache::new(Arc::new(InstantProvider));
+    runtime.block_on(cache.get()).unwrap();
+
+    c.bench_function("credential cache hit", |b| {
+        b.to_async(&runtime).iter(|| cache.get())
+    });
+}
+
+fn message_to_text(c: &mut Criterion) {
+    let html = "<html><body>".to_owned()
+        + &"<p>Quarterly numbers are <b>up</b> &amp; costs are down.</p>".repeat(200)
+        + "</body></html>";
+    let part = |part_id: &str, mime_type: &str, text: &str| MessagePart {
+        part_id: part_id.to_owned(),
+        mime_type: mime_type.to_owned(),
+        body: Some(MessagePartBody {
+            size: text.len() as i64,
+            data: Some(encode_base64url(text.as_bytes())),
+            attachment_id: None,
+        }),
+        ..MessagePart::default()
+    };
+    let html_only = part("", "text/html", &html);
+    let plain = MessagePart {
+        mime_type: "multipart/alternative".to_owned(),
+        parts: vec![
+            part(
+                "0",
+                "text/plain",
+                &"Quarterly numbers are up.\n".repeat(400),
+            ),
+            part("1", "text/html", &html),
+        ],
+        ..MessagePart::default()
+    };
+
+    c.bench_function("extract html-only body (12 KB)", |b| {
+        b.iter(|| mail_content::extract(&html_only))
+    });
+    c.bench_function("extract plain alternative (10 KB)", |b| {
+        b.iter(|| mail_content::extract(&plain))
+    });
+}
+
+criterion_group!(benches, credential_cache, message_to_text);
+criterion_main!(benches);

@@ -1,0 +1,254 @@
+//! The composition root as a library: builds the adapters a [`Config`] asks for and wires
+//! them into a [`ToolDispatcher`]. The binary and embedding applications both start here.
+//!
+//! Cargo features decide which credential adapters exist. A mode whose adapter is not
+//! compiled in is a configuration error at run time, never a build failure, so every
+//! feature combination builds.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::config::Config;
+use crate::domain::errors::{CredentialError, GoogleApiError};
+use crate::domain::models::calendar::{CalendarList, Event, EventListQuery, Events};
+use crate::domain::models::gmail::{
+    Label, ListMessagesResponse, Message, MessageFormat, MessageListQuery, MessagePartBody, Thread,
+};
+use crate::domain::models::{
+    AccessToken, AttachmentId, AuthMode, CalendarId, Credentials, EventId, MessageId,
+    ProviderStatus, ThreadId,
+};
+use crate::domain::ports::{CalendarApi, CredentialProvider, GmailApi};
+use crate::domain::service::{CredentialCache, ToolDispatcher};
+use crate::domain::tools::{ToolContext, ToolSettings};
+use crate::outbound::google::{CalendarClient, GmailClient, GoogleEndpoints};
+use crate::outbound::http::{HttpSettings, build_client};
+
+/// Builds a dispatcher with the adapters the configuration selects.
+///
+/// # Errors
+///
+/// Returns a message saying what to change when the selected mode is not compiled into
+/// this build or its adapter cannot be set up.
+pub fn build_dispatcher(config: &Config) -> Result<ToolDispatcher, String> {
+    let provider = credential_provider(config)?;
+
+    let http = build_client(&HttpSettings::default()).map_err(|error| error.to_string())?;
+    let endpoints = config
+        .google_api_base_url
+        .clone()
+        .map_or_else(GoogleEndpoints::google, GoogleEndpoints::with_root);
+    let gmail: Arc<dyn GmailApi> = Arc::new(GmailClient::new(http.clone(), &endpoints));
+    let calendar: Arc<dyn CalendarApi> = Arc::new(CalendarClient::new(http, &endpoints));
+
+    let settings = ToolSettings {
+        attachment_dir: config.attachment_dir.clone(),
+        ..ToolSettings::default()
+    };
+    let cache = Arc::new(CredentialCache::new(provider));
+    Ok(ToolDispatcher::new(ToolContext::new(
+        cache, gmail, calendar, settings,
+    )))
+}
+
+/// Builds a dispatcher that lists every tool but answers each Google call with `problem`.
+///
+/// An MCP client usually hides the server's stderr, so a server that exits on bad
+/// configuration looks merely broken. This one completes the handshake and puts the
+/// configuration error in front of the model and the user.
+pub fn unconfigured_dispatcher(mode: AuthMode, problem: String) -> ToolDispatcher {
+    let provider = Arc::new(UnconfiguredProvider {
+        mode,
+        problem: problem.clone(),
+    });
+    let google = Arc::new(NoGoogle);
+
+    let settings = ToolSettings {
+        configuration_error: Some(problem),
+        ..ToolSettings::default()
+    };
+    ToolDispatcher::new(ToolContext::new(
+        Arc::new(CredentialCache::new(provider)),
+        google.clone(),
+        google,
+        settings,
+    ))
+}
+
+fn credential_provider(config: &Config) -> Result<Arc<dyn CredentialProvider>, String> {
+    match config.auth_mode {
+        AuthMode::OmaBackend => oma_provider(config),
+        AuthMode::LocalFile => local_file_provider(config),
+    }
+}
+
+#[cfg(feature = "oma-backend")]
+fn oma_provider(config: &Config) -> Result<Arc<dyn CredentialProvider>, String> {
+    use crate::outbound::oma::{OmaClient, OmaSettings};
+
+    let (Some(base_url), Some(access_token)) =
+        (config.oma.base_url.clone(), config.oma.access_token.clone())
+    else {
+        return Err(
+            "OMA_BACKEND_URL and OMA_ACCESS_TOKEN must be set in oma_backend mode".to_owned(),
+        );
+    };
+    let settings = OmaSettings {
+        base_url,
+        api_prefix: config.oma.api_prefix.clone(),
+        access_token,
+        verify_tls: config.oma.verify_tls,
+        timeout: config.oma.timeout,
+    };
+    let client = OmaClient::new(settings).map_err(|error| error.to_string())?;
+    Ok(Arc::new(client))
+}
+
+#[cfg(not(feature = "oma-backend"))]
+fn oma_provider(_config: &Config) -> Result<Arc<dyn CredentialProvider>, String> {
+    Err(
+        "AUTH_MODE=oma_backend needs the oma-backend feature, which this build lacks; \
+         rebuild with --features oma-backend or set AUTH_MODE=local_file"
+            .to_owned(),
+    )
+}
+
+#[cfg(feature = "local-file")]
+fn local_file_provider(config: &Config) -> Result<Arc<dyn CredentialProvider>, String> {
+    use crate::outbound::local_file::TokenFileProvider;
+
+    Ok(Arc::new(TokenFileProvider::new(
+        config.local_file.token_path.clone(),
+    )))
+}
+
+#[cfg(not(feature = "local-file"))]
+fn local_file_provider(_config: &Config) -> Result<Arc<dyn CredentialProvider>, String> {
+    Err(
+        "AUTH_MODE=local_file needs the local-file feature, which this build lacks; \
+         rebuild with --features local-file or set AUTH_MODE=oma_backend"
+            .to_owned(),
+    )
+}
+
+/// Stands in for Google in an unconfigured hub. The tools stop at the configuration error
+/// before they reach a port, so these methods only guard against a future tool that does not.
+#[derive(Debug)]
+struct NoGoogle;
+
+impl NoGoogle {
+    fn error() -> GoogleApiError {
+        GoogleApiError::Unavailable {
+            message: "the hub is not configured".to_owned(),
+        }
+    }
+}
+
+#[async_trait]
+impl GmailApi for NoGoogle {
+    async fn list_messages(
+        &self,
+        _: &AccessToken,
+        _: &MessageListQuery,
+    ) -> Result<ListMessagesResponse, GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn get_message(
+        &self,
+        _: &AccessToken,
+        _: &MessageId,
+        _: &MessageFormat,
+    ) -> Result<Message, GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn get_thread(
+        &self,
+        _: &AccessToken,
+        _: &ThreadId,
+        _: &MessageFormat,
+    ) -> Result<Thread, GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn list_labels(&self, _: &AccessToken) -> Result<Vec<Label>, GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn get_attachment(
+        &self,
+        _: &AccessToken,
+        _: &MessageId,
+        _: &AttachmentId,
+    ) -> Result<MessagePartBody, GoogleApiError> {
+        Err(Self::error())
+    }
+}
+
+#[async_trait]
+impl CalendarApi for NoGoogle {
+    async fn list_calendars(
+        &self,
+        _: &AccessToken,
+        _: Option<String>,
+    ) -> Result<CalendarList, GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn list_events(
+        &self,
+        _: &AccessToken,
+        _: &EventListQuery,
+    ) -> Result<Events, GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn get_event(
+        &self,
+        _: &AccessToken,
+        _: &CalendarId,
+        _: &EventId,
+    ) -> Result<Event, GoogleApiError> {
+        Err(Self::error())
+    }
+}
+
+/// Stands in for a credential source that could not be configured.
+#[derive(Debug)]
+struct UnconfiguredProvider {
+    mode: AuthMode,
+    problem: String,
+}
+
+#[async_trait]
+impl CredentialProvider for UnconfiguredProvider {
+    fn mode(&self) -> AuthMode {
+        self.mode
+    }
+
+    async fn fetch_credentials(&self) -> Result<Credentials, CredentialError> {
+        Err(CredentialError::NotConfigured(self.problem.clone()))
+    }
+
+    async fn status(&self) -> Result<ProviderStatus, CredentialError> {
+        Err(CredentialError::NotConfigured(self.problem.clone()))
+    }
+}
+
+/// Points the configuration at a running sandbox: the OMA Backend and Google's APIs both
+/// become the sandbox's loopback URL, whatever the environment says.
+#[cfg(feature = "sandbox")]
+pub fn point_at_sandbox(
+    sources: &mut crate::config::ConfigSources,
+    sandbox: &crate::sandbox::Sandbox,
+) {
+    let url = sandbox.base_url().to_string();
+    sources.set_override("AUTH_MODE", AuthMode::OmaBackend.as_str());
+    sources.set_override("OMA_BACKEND_URL", url.clone());
+    sources.set_override("OMA_API_PREFIX", crate::config::DEFAULT_OMA_API_PREFIX);
+    sources.set_override("OMA_ACCESS_TOKEN", sandbox.oma_access_token());
+    sources.set_override("OMA_VERIFY_SSL", "true");
+    sources.set_override("GOOGLE_API_BASE_URL", url);
+}
