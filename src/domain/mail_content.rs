@@ -81,6 +81,11 @@ pub fn decode_header(value: &str) -> Cow<'_, str> {
     }
 }
 
+/// Decodes the HTML entities Gmail puts in snippets (`&#39;`, `&amp;`, `&quot;`, ...).
+pub fn decode_snippet(snippet: &str) -> Cow<'_, str> {
+    html_escape::decode_html_entities(snippet)
+}
+
 /// Decodes base64url with or without padding. Standard base64 (`+` and `/`) and embedded
 /// line breaks are accepted too, because not every producer of Gmail-shaped data is Gmail.
 ///
@@ -446,5 +451,14 @@ mod tests {
         );
         assert_eq!(decode_header("plain subject"), "plain subject");
         assert_eq!(decode_header("=?broken"), "=?broken");
+    }
+
+    #[test]
+    fn snippet_entities_are_decoded() {
+        assert_eq!(
+            decode_snippet("it&#39;s 5 &lt; 6 &amp; &quot;ok&quot;"),
+            "it's 5 < 6 & \"ok\""
+        );
+        assert_eq!(decode_snippet("plain"), "plain");
     }
 }

@@ -112,6 +112,10 @@ fn validate(value: &str, kind: &'static str) -> Result<(), InvalidId> {
             value.len()
         ));
     }
+    // `.` and `..` would be resolved away as URL path segments and reach another resource.
+    if value == "." || value == ".." {
+        return reject(format!("{value:?} is not an id"));
+    }
     if let Some(bad) = value.chars().find(|c| c.is_whitespace() || c.is_control()) {
         return reject(format!("it contains the character {bad:?}"));
     }
@@ -139,6 +143,8 @@ mod tests {
             "invalid event id: it contains the character ' '"
         );
         assert!(ThreadId::new("a\nb").is_err());
+        assert!(MessageId::new("..").is_err());
+        assert!(MessageId::new(".").is_err());
     }
 
     #[test]

@@ -182,7 +182,7 @@ impl Render for MessageDetail {
         } else if self.body_offset > 0 {
             out.push_str(&format!("[body from character {}]\n", self.body_offset));
         }
-        out.push_str(&self.body);
+        out.push_str(self.body.trim_end());
         out.push('\n');
         if let Some(next) = self.next_offset {
             out.push_str(&format!(
@@ -191,6 +191,9 @@ impl Render for MessageDetail {
             ));
         }
 
+        if !self.attachments.is_empty() {
+            out.push('\n');
+        }
         render_attachments(&mut out, &self.attachments);
         out.trim_end().to_owned()
     }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Envelope;
 use crate::domain::errors::GoogleApiError;
-use crate::domain::mail_content::decode_header;
+use crate::domain::mail_content::decode_snippet;
 use crate::domain::models::MessageId;
 use crate::domain::models::gmail::{MessageFormat, MessageListQuery, MessageRef};
 use crate::domain::tools::definition::{Validate, check_range};
@@ -168,7 +168,7 @@ async fn summarize(context: &ToolContext, reference: MessageRef) -> MessageSumma
             summary.snippet = message
                 .snippet
                 .as_deref()
-                .map(|snippet| decode_header(snippet).into_owned());
+                .map(|snippet| decode_snippet(snippet).into_owned());
             summary.labels = message.label_ids;
         }
         // Deleted between the list and the get: still reported, so the page is complete.
