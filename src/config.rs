@@ -102,16 +102,57 @@ impl ConfigSources {
     }
 }
 
+/// Reads a `.env` file the way python-dotenv does for the files the Python server used: a
+/// UTF-8 byte-order mark is skipped and a bare `NAME` line (no `=`) leaves `NAME` unset.
+///
+/// A line that does not parse is reported by number and variable name only, because its
+/// value may be a secret.
 fn read_dotenv(path: &Path) -> Result<HashMap<String, String>, String> {
-    let entries = dotenvy::from_path_iter(path)
+    let text = std::fs::read_to_string(path)
         .map_err(|error| format!("cannot read the env file {}: {error}", path.display()))?;
-    entries
-        .map(|entry| {
-            entry.map_err(|error| {
-                format!("invalid line in the env file {}: {error}", path.display())
-            })
-        })
-        .collect()
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let cleaned: String = text
+        .lines()
+        .filter(|line| !is_bare_name(line))
+        .flat_map(|line| [line, "\n"])
+        .collect();
+
+    let mut values = HashMap::new();
+    for entry in dotenvy::from_read_iter(cleaned.as_bytes()) {
+        match entry {
+            Ok((name, value)) => {
+                values.insert(name, value);
+            }
+            Err(dotenvy::Error::LineParse(line, _)) => {
+                let number = cleaned
+                    .find(&line)
+                    .map_or(0, |start| cleaned[..start].matches('\n').count() + 1);
+                let name = line
+                    .trim_start()
+                    .trim_start_matches("export ")
+                    .split('=')
+                    .next()
+                    .unwrap_or_default()
+                    .trim();
+                return Err(format!(
+                    "the env file {} has an invalid line {number} (setting {name}); check its quotes and spaces (the value is not shown because it may be secret)",
+                    path.display()
+                ));
+            }
+            Err(error) => {
+                return Err(format!(
+                    "cannot read the env file {}: {error}",
+                    path.display()
+                ));
+            }
+        }
+    }
+    Ok(values)
+}
+
+fn is_bare_name(line: &str) -> bool {
+    let line = line.trim();
+    !line.is_empty() && line.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// The validated configuration.
@@ -164,7 +205,7 @@ pub struct ConfigError {
 }
 
 fn render_problems(problems: &[String], auth_mode: AuthMode) -> String {
-    let mut out = format!("the hub's configuration is incomplete for AUTH_MODE={auth_mode}:");
+    let mut out = format!("the hub's configuration has problems (AUTH_MODE={auth_mode}):");
     for problem in problems {
         out.push_str("\n  - ");
         out.push_str(problem);
@@ -194,7 +235,14 @@ impl Config {
             }
         };
 
-        let oma = read_oma(sources, auth_mode == AuthMode::OmaBackend, &mut problems);
+        // With an invalid AUTH_MODE the mode's own requirements are unknown; listing the
+        // OMA variables as missing would send the user after the wrong fix.
+        let mode_known = problems.is_empty();
+        let oma = read_oma(
+            sources,
+            mode_known && auth_mode == AuthMode::OmaBackend,
+            &mut problems,
+        );
         let local_file = LocalFileConfig {
             credentials_path: PathBuf::from(
                 sources
@@ -207,7 +255,7 @@ impl Config {
                     .unwrap_or(DEFAULT_TOKEN_PATH),
             ),
         };
-        if auth_mode == AuthMode::LocalFile && !local_file.token_path.exists() {
+        if mode_known && auth_mode == AuthMode::LocalFile && !local_file.token_path.exists() {
             problems.push(format!(
                 "GOOGLE_TOKEN_PATH: the token file {} does not exist; point GOOGLE_TOKEN_PATH at the token.json your current setup uses",
                 local_file.token_path.display()
@@ -255,6 +303,31 @@ fn read_oma(sources: &ConfigSources, required: bool, problems: &mut Vec<String>)
                 .to_owned(),
         );
     }
+    // The token goes into an HTTP header, which cannot carry spaces or control characters.
+    let header_safe = |token: &str| token.chars().all(|c| c.is_ascii_graphic());
+    if sources
+        .get("OMA_ACCESS_TOKEN")
+        .is_some_and(|token| !header_safe(token))
+    {
+        problems.push(
+            "OMA_ACCESS_TOKEN contains a space, a line break or a non-ASCII character; copy the JWT again without them"
+                .to_owned(),
+        );
+    }
+
+    let api_prefix = sources
+        .get("OMA_API_PREFIX")
+        .unwrap_or(DEFAULT_OMA_API_PREFIX)
+        .to_owned();
+    let prefix_is_path = api_prefix
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.'))
+        && !api_prefix.split('/').any(|segment| segment == "..");
+    if !prefix_is_path {
+        problems.push(format!(
+            "OMA_API_PREFIX={api_prefix:?} is not a URL path; use a form such as /api/v1 (letters, digits, -, _, . and /)"
+        ));
+    }
 
     let verify_tls = match sources.get("OMA_VERIFY_SSL") {
         None => true,
@@ -281,10 +354,7 @@ fn read_oma(sources: &ConfigSources, required: bool, problems: &mut Vec<String>)
 
     OmaConfig {
         base_url,
-        api_prefix: sources
-            .get("OMA_API_PREFIX")
-            .unwrap_or(DEFAULT_OMA_API_PREFIX)
-            .to_owned(),
+        api_prefix,
         access_token,
         verify_tls,
         timeout,
@@ -476,6 +546,59 @@ mod tests {
         assert_eq!(sources.get("HUB_TEST_ONLY_VARIABLE"), Some("quoted value"));
         assert!(std::env::var("HUB_TEST_ONLY_VARIABLE").is_err());
         assert_eq!(sources.dotenv_path(), Some(path.as_path()));
+    }
+
+    #[test]
+    fn dotenv_parse_error_hides_value() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join(".env");
+        std::fs::write(&path, "OMA_BACKEND_URL=https://oma.example.com\nOMA_ACCESS_TOKEN=eyJhbGc.eyJzdWIi.SECRETSIG\"\n").unwrap();
+
+        let error = ConfigSources::load(Some(&path)).unwrap_err();
+
+        assert!(!error.contains("SECRETSIG"), "{error}");
+        assert!(error.contains("invalid line 2"), "{error}");
+        assert!(error.contains("OMA_ACCESS_TOKEN"), "{error}");
+    }
+
+    #[test]
+    fn dotenv_accepts_bom_and_bare_names() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join(".env");
+        std::fs::write(
+            &path,
+            "\u{feff}OMA_API_PREFIX=/apib/v1\nDEBUG\nexport AUTH_MODE=local_file\n",
+        )
+        .unwrap();
+
+        let sources = ConfigSources::load(Some(&path)).unwrap();
+
+        assert_eq!(sources.get("OMA_API_PREFIX"), Some("/apib/v1"));
+        assert_eq!(sources.get("AUTH_MODE"), Some("local_file"));
+        assert_eq!(sources.get("DEBUG"), None);
+    }
+
+    #[test]
+    fn token_and_prefix_validated() {
+        let error = Config::from_sources(&sources(
+            &[
+                ("OMA_BACKEND_URL", "https://oma.example.com"),
+                ("OMA_ACCESS_TOKEN", "abc\ndef"),
+                ("OMA_API_PREFIX", "../../x y"),
+            ],
+            &[],
+        ))
+        .unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("OMA_ACCESS_TOKEN contains"), "{message}");
+        assert!(!message.contains("abc"), "{message}");
+        assert!(message.contains("OMA_API_PREFIX"), "{message}");
+    }
+
+    #[test]
+    fn invalid_mode_reported_alone() {
+        let error = Config::from_sources(&sources(&[("AUTH_MODE", "bogus")], &[])).unwrap_err();
+        assert_eq!(error.problems.len(), 1, "{error}");
     }
 
     #[test]

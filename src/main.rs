@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use mcp_google_hub::ToolDispatcher;
 use mcp_google_hub::app;
 use mcp_google_hub::config::{Config, ConfigSources};
+use mcp_google_hub::domain::models::AuthMode;
 use tracing_subscriber::EnvFilter;
 
 /// Gmail and Google Calendar for LLM agents, as MCP tools.
@@ -90,12 +91,7 @@ async fn run(command: Command, options: &Cli) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let mut sources = ConfigSources::load(options.env_file.as_deref())?;
-    let _sandbox = start_sandbox(options, &mut sources).await?;
-    let dispatcher = match Config::from_sources(&sources) {
-        Ok(config) => app::build_dispatcher(&config).map_err(|problem| (config.auth_mode, problem)),
-        Err(error) => Err((error.auth_mode, error.to_string())),
-    };
+    let (dispatcher, _sandbox) = build(options).await;
 
     match command {
         Command::Serve => {
@@ -116,11 +112,66 @@ async fn run(command: Command, options: &Cli) -> Result<ExitCode, String> {
             call(&dispatcher, &tool, arguments, json).await
         }
         Command::Status { json } => {
-            let dispatcher = dispatcher.map_err(|(_, problem)| problem)?;
-            call(&dispatcher, "hub_status", serde_json::Value::Null, json).await
+            // An unconfigured hub still reports its status, so scripts get the problem as
+            // JSON; the exit status says whether the hub can work.
+            let dispatcher = dispatcher
+                .unwrap_or_else(|(mode, problem)| app::unconfigured_dispatcher(mode, problem));
+            status(&dispatcher, json).await
         }
         Command::Tools { .. } => unreachable!("handled before configuration is read"),
     }
+}
+
+type Built = (
+    Result<ToolDispatcher, (AuthMode, String)>,
+    Option<SandboxHandle>,
+);
+
+/// Reads the configuration, starts the sandbox when asked, and builds the dispatcher.
+/// Every failure is returned as a configuration problem rather than an exit, so `serve`
+/// can still answer the MCP client.
+async fn build(options: &Cli) -> Built {
+    let mut sources = match ConfigSources::load(options.env_file.as_deref()) {
+        Ok(sources) => sources,
+        Err(problem) => return (Err((AuthMode::default(), problem)), None),
+    };
+    let sandbox = match start_sandbox(options, &mut sources).await {
+        Ok(sandbox) => sandbox,
+        Err(problem) => return (Err((AuthMode::default(), problem)), None),
+    };
+
+    let dispatcher = match Config::from_sources(&sources) {
+        Ok(config) => app::build_dispatcher(&config).map_err(|problem| (config.auth_mode, problem)),
+        Err(error) => Err((error.auth_mode, error.to_string())),
+    };
+    (dispatcher, sandbox)
+}
+
+async fn status(dispatcher: &ToolDispatcher, json: bool) -> Result<ExitCode, String> {
+    let output = dispatcher
+        .call("hub_status", serde_json::Value::Null)
+        .await
+        .map_err(|error| error.to_string())?;
+    if json {
+        let text =
+            serde_json::to_string_pretty(&output.structured).map_err(|error| error.to_string())?;
+        print_output(&text);
+    } else {
+        print_output(&output.text);
+    }
+
+    let status = &output.structured;
+    let healthy = status["configuration_error"].is_null()
+        && status["source_reachable"] == true
+        && status["google_connected"] == true
+        && status["token_expires_in_seconds"]
+            .as_i64()
+            .is_none_or(|seconds| seconds > 0);
+    Ok(if healthy {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn parse_arguments(arguments: Option<&str>) -> Result<serde_json::Value, String> {
@@ -200,10 +251,13 @@ fn print_tools(dispatcher: &ToolDispatcher, json: bool) -> Result<(), String> {
 }
 
 /// Writes a command's result to stdout, the CLI's one output path. `serve` never calls
-/// it: there stdout carries the MCP protocol.
-#[allow(clippy::print_stdout)]
+/// it: there stdout carries the MCP protocol. A closed pipe (`| head`) ends the output
+/// quietly instead of panicking.
 fn print_output(text: &str) {
-    println!("{text}");
+    use std::io::Write as _;
+
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
 }
 
 #[allow(clippy::print_stderr)]
@@ -239,10 +293,15 @@ async fn serve(_dispatcher: Arc<ToolDispatcher>) -> Result<(), String> {
 }
 
 #[cfg(feature = "sandbox")]
+type SandboxHandle = mcp_google_hub::sandbox::Sandbox;
+#[cfg(not(feature = "sandbox"))]
+type SandboxHandle = ();
+
+#[cfg(feature = "sandbox")]
 async fn start_sandbox(
     options: &Cli,
     sources: &mut ConfigSources,
-) -> Result<Option<mcp_google_hub::sandbox::Sandbox>, String> {
+) -> Result<Option<SandboxHandle>, String> {
     use mcp_google_hub::sandbox::{Sandbox, SandboxOptions};
 
     if !(options.sandbox || options.sandbox_mail.is_some() || options.sandbox_calendar.is_some()) {
@@ -267,7 +326,10 @@ async fn start_sandbox(
 }
 
 #[cfg(not(feature = "sandbox"))]
-async fn start_sandbox(options: &Cli, _sources: &mut ConfigSources) -> Result<Option<()>, String> {
+async fn start_sandbox(
+    options: &Cli,
+    _sources: &mut ConfigSources,
+) -> Result<Option<SandboxHandle>, String> {
     if options.sandbox || options.sandbox_mail.is_some() || options.sandbox_calendar.is_some() {
         return Err(
             "this build has no sandbox feature; rebuild with --features sandbox".to_owned(),

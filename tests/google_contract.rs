@@ -636,24 +636,6 @@ async fn gmail_ids_are_encoded() {
 }
 
 #[tokio::test]
-async fn dot_ids_are_never_sent() {
-    let server = MockServer::start().await;
-    let client = gmail(&server);
-
-    for id in [".", ".."] {
-        let error = client
-            .get_message(&token(), &MessageId::new(id).unwrap(), &MessageFormat::Full)
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(error, GoogleApiError::NotFound { .. }),
-            "id {id}: {error:?}"
-        );
-    }
-    assert_eq!(server.received_requests().await.unwrap().len(), 0);
-}
-
-#[tokio::test]
 async fn root_with_path_prefix_joins() {
     let server = MockServer::start().await;
     google_get("/google/gmail/v1/users/me/labels", &[])

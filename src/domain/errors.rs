@@ -85,9 +85,77 @@ pub enum GoogleApiError {
     },
 }
 
+impl GoogleApiError {
+    /// Replaces every occurrence of `secret` in the error's text with `<redacted>`.
+    pub fn redact(self, secret: &str) -> Self {
+        if secret.is_empty() {
+            return self;
+        }
+        let clean = |text: String| {
+            if text.contains(secret) {
+                text.replace(secret, "<redacted>")
+            } else {
+                text
+            }
+        };
+        match self {
+            Self::Unauthorized { message } => Self::Unauthorized {
+                message: clean(message),
+            },
+            Self::PermissionDenied { reason, message } => Self::PermissionDenied {
+                reason,
+                message: clean(message),
+            },
+            Self::NotFound { message } => Self::NotFound {
+                message: clean(message),
+            },
+            Self::RateLimited {
+                reason,
+                message,
+                retry_after,
+            } => Self::RateLimited {
+                reason,
+                message: clean(message),
+                retry_after,
+            },
+            Self::InvalidRequest {
+                status,
+                reason,
+                message,
+            } => Self::InvalidRequest {
+                status,
+                reason,
+                message: clean(message),
+            },
+            Self::Unavailable { message } => Self::Unavailable {
+                message: clean(message),
+            },
+            Self::InvalidResponse { message } => Self::InvalidResponse {
+                message: clean(message),
+            },
+        }
+    }
+}
+
 fn reason_suffix(reason: &Option<String>) -> String {
     reason
         .as_deref()
         .map(|reason| format!(", {reason}"))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_removes_secret_from_message() {
+        let error = GoogleApiError::Unauthorized {
+            message: "Invalid Credentials Bearer ya29.secret".to_owned(),
+        };
+        assert_eq!(
+            error.redact("ya29.secret").to_string(),
+            "Google rejected the access token (401): Invalid Credentials Bearer <redacted>"
+        );
+    }
 }

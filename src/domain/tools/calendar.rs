@@ -11,9 +11,10 @@ use crate::domain::models::calendar::EventDateTime;
 
 /// Parses an IANA zone name.
 fn parse_zone(name: &str) -> Result<Tz, String> {
-    name.trim()
-        .parse::<Tz>()
-        .map_err(|_| format!("{name:?} is not an IANA time zone; use a name such as Europe/Berlin or America/New_York"))
+    let name = name.trim();
+    name.parse::<Tz>().or_else(|_| Tz::from_str_insensitive(name)).map_err(|_| {
+        format!("{name:?} is not an IANA time zone; use a name such as Europe/Berlin or America/New_York")
+    })
 }
 
 /// Parses a time bound given by the model: RFC 3339 with an offset, a local date-time

@@ -232,6 +232,27 @@ fn schema_for<T: JsonSchema>() -> Map<String, Value> {
     object
 }
 
+/// The longest search query accepted, in characters. Google's limit is not documented;
+/// queries travel in the URL, and past a few kilobytes servers reject the URL outright.
+pub(crate) const MAX_QUERY_CHARS: usize = 2_000;
+/// The longest page token accepted, in characters. Google's tokens are under 200.
+pub(crate) const MAX_TOKEN_CHARS: usize = 2_000;
+
+/// Checks that a text argument is at most `max` characters long, for [`Validate`] impls.
+pub(crate) fn check_length(
+    field: &'static str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<(), (&'static str, String)> {
+    match value.map(|value| value.chars().count()) {
+        Some(length) if length > max => Err((
+            field,
+            format!("{length} characters is too long; the limit is {max}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Checks that `value` lies in `range`, for [`Validate`] impls.
 pub(crate) fn check_range<T: PartialOrd + std::fmt::Display + Copy>(
     field: &'static str,

@@ -40,6 +40,19 @@ pub enum ToolError {
 }
 
 impl ToolError {
+    /// Rewrites Google's bare "Not Found" into a sentence naming what was not found and how
+    /// to find valid ids, such as `message 18c... (find ids with gmail_search_messages)`.
+    pub(crate) fn explain_not_found(self, what: impl FnOnce() -> String) -> Self {
+        match self {
+            Self::Google(GoogleApiError::NotFound { .. }) => {
+                Self::Google(GoogleApiError::NotFound {
+                    message: format!("{} does not exist or this account cannot see it", what()),
+                })
+            }
+            other => other,
+        }
+    }
+
     /// Returns whether this is a fault inside the hub rather than an error the caller can
     /// act on.
     pub fn is_internal(&self) -> bool {

@@ -73,10 +73,14 @@ pub(super) async fn get_json<T: DeserializeOwned>(
     call: Call<'_>,
 ) -> Result<T, GoogleApiError> {
     let method = call.method;
+    let token = call.token;
     let started = Instant::now();
     let mut status = None;
 
-    let result = exchange(http, call, &mut status).await;
+    // Google's messages do not quote tokens, but a proxy in between might.
+    let result = exchange(http, call, &mut status)
+        .await
+        .map_err(|error| error.redact(token.expose_secret()));
 
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let status = status.map(|status| status.as_u16());

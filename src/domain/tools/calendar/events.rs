@@ -9,7 +9,9 @@ use super::{parse_time_bound, parse_zone, render_span, show_boundary};
 use crate::domain::mail_content::html_to_text;
 use crate::domain::models::calendar::{Event, EventListQuery};
 use crate::domain::models::{CalendarId, EventId, InvalidId};
-use crate::domain::tools::definition::{Validate, check_range};
+use crate::domain::tools::definition::{
+    MAX_QUERY_CHARS, MAX_TOKEN_CHARS, Validate, check_length, check_range,
+};
 use crate::domain::tools::text::shorten;
 use crate::domain::tools::{Render, Tool, ToolAnnotations, ToolContext, ToolError, cut_chars};
 
@@ -165,7 +167,9 @@ pub(crate) struct ListEventsArgs {
 
 impl Validate for ListEventsArgs {
     fn validate(&self) -> Result<(), (&'static str, String)> {
-        check_range("max_results", self.max_results, 1, MAX_MAX_EVENTS)
+        check_range("max_results", self.max_results, 1, MAX_MAX_EVENTS)?;
+        check_length("query", self.query.as_deref(), MAX_QUERY_CHARS)?;
+        check_length("page_token", self.page_token.as_deref(), MAX_TOKEN_CHARS)
     }
 }
 
@@ -173,8 +177,11 @@ impl Validate for ListEventsArgs {
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct EventListResult {
     calendar_id: String,
-    /// The zone the calendar's times are shown in.
+    /// The zone of the times: the requested one, else the calendar's.
     time_zone: Option<String>,
+    #[serde(skip)]
+    #[schemars(skip)]
+    zone_requested: bool,
     /// The window start, RFC 3339 UTC.
     time_min: String,
     /// The window end, RFC 3339 UTC.
@@ -285,9 +292,18 @@ impl Tool for ListEvents {
                     .list_events(&credentials.access_token, query_ref)
                     .await
             })
-            .await?;
+            .await
+            .map_err(|error| {
+                error.explain_not_found(|| {
+                    format!(
+                        "calendar {} (find ids with calendar_list_calendars)",
+                        query_ref.calendar_id
+                    )
+                })
+            })?;
 
         Ok(EventListResult {
+            zone_requested: query.time_zone.is_some(),
             calendar_id: query.calendar_id.to_string(),
             time_zone: query.time_zone.or(events.time_zone),
             time_min: time_min.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
@@ -307,8 +323,10 @@ impl Render for EventListResult {
             self.time_min,
             self.time_max
         );
-        if let Some(zone) = &self.time_zone {
-            out.push_str(&format!(" (calendar zone {zone})"));
+        match (&self.time_zone, self.zone_requested) {
+            (Some(zone), true) => out.push_str(&format!(" (times in {zone})")),
+            (Some(zone), false) => out.push_str(&format!(" (calendar zone {zone})")),
+            (None, _) => {}
         }
         out.push_str(":\n");
         for event in &self.events {
@@ -318,7 +336,7 @@ impl Render for EventListResult {
                 event.summary.as_deref().unwrap_or("(no title)")
             ));
             if let Some(location) = &event.location {
-                out.push_str(&format!(" @ {location}"));
+                out.push_str(&format!(" @ {}", one_line(location)));
             }
             if let Some(status) = event
                 .status
@@ -423,7 +441,8 @@ impl Tool for GetEvent {
                     .get_event(&credentials.access_token, calendar_ref, event_ref)
                     .await
             })
-            .await?;
+            .await
+            .map_err(|error| error.explain_not_found(|| format!("event {event_id} in calendar {calendar_id} (find ids with calendar_list_events)")))?;
         Ok(EventDetail::of(event))
     }
 }
@@ -542,6 +561,11 @@ impl Render for EventDetail {
         }
         out.trim_end().to_owned()
     }
+}
+
+/// Joins the lines of a free-text field, so one event stays on one line of a list.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Returns an event description as plain text. Calendar descriptions are HTML when edited

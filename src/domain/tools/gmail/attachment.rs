@@ -93,7 +93,8 @@ impl Tool for GetAttachment {
                     .get_attachment(&credentials.access_token, message_ref, attachment_ref)
                     .await
             })
-            .await?;
+            .await
+            .map_err(|error| error.explain_not_found(|| format!("attachment {attachment_id} of message {message_id} (find ids with gmail_get_message)")))?;
         let data = body.data.as_deref().unwrap_or_default();
         let bytes = mail_content::decode_base64url(data).map_err(|error| {
             ToolError::Rejected(format!(
@@ -175,7 +176,12 @@ async fn find_part(
                 .get_message(&credentials.access_token, message_id, &MessageFormat::Full)
                 .await
         })
-        .await?;
+        .await
+        .map_err(|error| {
+            error.explain_not_found(|| {
+                format!("message {message_id} (find ids with gmail_search_messages)")
+            })
+        })?;
 
     let attachments = message
         .payload
@@ -225,7 +231,8 @@ pub(crate) fn sanitize_filename(name: &str) -> String {
 }
 
 /// Writes `bytes` to a new file in `folder`, never replacing an existing one: `name`, then
-/// `name (2)`, `name (3)`, ... The file is created with mode 0600.
+/// `name (2)`, `name (3)`, ... A file that already holds exactly `bytes` is reused. The
+/// file is created with mode 0600.
 async fn save_new_file(folder: &Path, name: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
     let mut builder = tokio::fs::DirBuilder::new();
     builder.recursive(true);
@@ -255,7 +262,16 @@ async fn save_new_file(folder: &Path, name: &str, bytes: &[u8]) -> std::io::Resu
                 tokio::io::AsyncWriteExt::flush(&mut file).await?;
                 return std::path::absolute(&path);
             }
-            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                // Saving the same attachment twice returns the first copy.
+                if tokio::fs::read(&path)
+                    .await
+                    .is_ok_and(|existing| existing == bytes)
+                {
+                    return std::path::absolute(&path);
+                }
+                continue;
+            }
             Err(error) => return Err(error),
         }
     }
@@ -308,6 +324,10 @@ mod tests {
         let first = save_new_file(folder.path(), "report.pdf", b"one")
             .await
             .unwrap();
+        let again = save_new_file(folder.path(), "report.pdf", b"one")
+            .await
+            .unwrap();
+        assert_eq!(again, first, "identical content reuses the file");
         let second = save_new_file(folder.path(), "report.pdf", b"two")
             .await
             .unwrap();

@@ -109,7 +109,12 @@ impl Tool for GetMessage {
                     .get_message(&credentials.access_token, id, &MessageFormat::Full)
                     .await
             })
-            .await?;
+            .await
+            .map_err(|error| {
+                error.explain_not_found(|| {
+                    format!("message {id} (find ids with gmail_search_messages)")
+                })
+            })?;
 
         let max_chars = args.max_chars.unwrap_or(DEFAULT_MAX_CHARS) as usize;
         Ok(MessageDetail::build(
@@ -179,6 +184,11 @@ impl Render for MessageDetail {
 
         if self.body_total_chars == 0 {
             out.push_str("(no text body)\n");
+        } else if self.body.is_empty() {
+            out.push_str(&format!(
+                "[offset is past the end: the body has {} characters]\n",
+                self.body_total_chars
+            ));
         } else if self.body_offset > 0 {
             out.push_str(&format!("[body from character {}]\n", self.body_offset));
         }
@@ -254,7 +264,12 @@ impl Tool for GetThread {
                     .get_thread(&credentials.access_token, id, &MessageFormat::Full)
                     .await
             })
-            .await?;
+            .await
+            .map_err(|error| {
+                error.explain_not_found(|| {
+                    format!("thread {id} (find ids with gmail_search_messages)")
+                })
+            })?;
 
         let max_chars = args.max_chars_per_message.unwrap_or(DEFAULT_THREAD_CHARS) as usize;
         let messages = thread

@@ -12,7 +12,9 @@ use crate::domain::errors::GoogleApiError;
 use crate::domain::mail_content::decode_snippet;
 use crate::domain::models::MessageId;
 use crate::domain::models::gmail::{MessageFormat, MessageListQuery, MessageRef};
-use crate::domain::tools::definition::{Validate, check_range};
+use crate::domain::tools::definition::{
+    MAX_QUERY_CHARS, MAX_TOKEN_CHARS, Validate, check_length, check_range,
+};
 use crate::domain::tools::{Render, Tool, ToolAnnotations, ToolContext, ToolError};
 
 /// The page size when the model gives none.
@@ -42,7 +44,9 @@ pub(crate) struct SearchMessagesArgs {
 
 impl Validate for SearchMessagesArgs {
     fn validate(&self) -> Result<(), (&'static str, String)> {
-        check_range("max_results", self.max_results, 1, MAX_MAX_RESULTS)
+        check_range("max_results", self.max_results, 1, MAX_MAX_RESULTS)?;
+        check_length("query", Some(&self.query), MAX_QUERY_CHARS)?;
+        check_length("page_token", self.page_token.as_deref(), MAX_TOKEN_CHARS)
     }
 }
 
