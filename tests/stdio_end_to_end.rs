@@ -166,6 +166,7 @@ async fn stdout_is_only_json_rpc() {
         json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}).to_string(),
         json!({"jsonrpc": "2.0", "id": 3, "method": "no/such/method"}).to_string(),
         json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "hub_status", "arguments": {}}}).to_string(),
+        json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "hub_status", "arguments": "not an object"}}).to_string(),
     ];
     for line in lines {
         stdin.write_all(line.as_bytes()).await.unwrap();
@@ -174,7 +175,8 @@ async fn stdout_is_only_json_rpc() {
     stdin.flush().await.unwrap();
 
     let mut answered = HashSet::new();
-    while answered.len() < 4 {
+    let mut parse_errors = 0;
+    while answered.len() < 5 || parse_errors < 1 {
         let line = tokio::time::timeout(std::time::Duration::from_secs(20), stdout.next_line())
             .await
             .expect("the server stopped answering")
@@ -183,10 +185,15 @@ async fn stdout_is_only_json_rpc() {
         let message: Value = serde_json::from_str(&line)
             .unwrap_or_else(|error| panic!("non-JSON on stdout ({error}): {line}"));
         assert_eq!(message["jsonrpc"], "2.0", "{line}");
+        if message["id"].is_null() {
+            assert_eq!(message["error"]["code"], -32700, "{line}");
+            parse_errors += 1;
+        }
         if let Some(id) = message["id"].as_i64() {
             answered.insert(id);
             match id {
                 3 => assert_eq!(message["error"]["code"], -32601, "{line}"),
+                5 => assert_eq!(message["error"]["code"], -32602, "{line}"),
                 4 => assert!(
                     message["result"]["structuredContent"]["auth_mode"].is_string(),
                     "{line}"

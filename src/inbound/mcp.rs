@@ -10,6 +10,8 @@
 //! JSON-RPC `invalid_params` error, as MCP specifies. Faults inside the hub are logged once
 //! and reported to the model as a plain internal error.
 
+mod stdio;
+
 use std::sync::Arc;
 
 use rmcp::model::{
@@ -53,8 +55,29 @@ impl McpServer {
     ///
     /// Returns an error when the initialization handshake fails or the transport breaks.
     pub async fn serve_stdio(self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let running = self.serve(rmcp::transport::stdio_pipes()).await?;
+        self.serve_io(tokio::io::stdin(), tokio::io::stdout()).await
+    }
+
+    /// Serves MCP on any pair of byte streams carrying newline-delimited JSON-RPC, the
+    /// stdio framing. Returns when the input ends, after the last response is written.
+    ///
+    /// # Errors
+    ///
+    /// Returns an error when the initialization handshake fails or the transport breaks.
+    pub async fn serve_io<R, W>(
+        self,
+        input: R,
+        output: W,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
+    where
+        R: tokio::io::AsyncRead + Unpin + Send + 'static,
+        W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let io = stdio::spawn_screen(input, output);
+        let running = self.serve((io.requests, io.responses)).await?;
         let reason = running.waiting().await?;
+
+        io.tasks.finish().await;
         tracing::info!(?reason, "MCP session ended");
         Ok(())
     }

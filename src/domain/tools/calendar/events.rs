@@ -325,7 +325,9 @@ impl Render for EventListResult {
         );
         match (&self.time_zone, self.zone_requested) {
             (Some(zone), true) => out.push_str(&format!(" (times in {zone})")),
-            (Some(zone), false) => out.push_str(&format!(" (calendar zone {zone})")),
+            (Some(zone), false) => out.push_str(&format!(
+                " (calendar zone {zone}; each time carries its offset)"
+            )),
             (None, _) => {}
         }
         out.push_str(":\n");
