@@ -6,3 +6,4 @@ pub mod http;
 pub mod local_file;
 #[cfg(feature = "oma-backend")]
 pub mod oma;
+pub mod retry;

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use reqwest::Response;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 /// Settings for one [`reqwest::Client`].
 #[derive(Debug, Clone)]
@@ -127,4 +129,22 @@ pub async fn read_body_limited(mut response: Response, limit: usize) -> Result<V
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// Reads `Retry-After` as delay seconds or as an HTTP date, the two forms RFC 9110 allows.
+/// A date in the past gives zero; an unreadable value gives `None`.
+pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+
+    // IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) is a subset of RFC 2822.
+    let date = DateTime::parse_from_rfc2822(value).ok()?;
+    Some(
+        (date.with_timezone(&Utc) - now)
+            .to_std()
+            .unwrap_or(Duration::ZERO),
+    )
 }

@@ -7,9 +7,9 @@
 //! - `GET {OMA_BACKEND_URL}{OMA_API_PREFIX}/google/status` reports the connection without
 //!   tokens.
 //!
-//! Server errors (5xx), timeouts and connection failures are retried with exponential
-//! backoff, so one call takes at most 3 times `OMA_TIMEOUT_SECS` plus about
-//! 0.66 s of waiting. Every other failure is mapped to a [`CredentialError`] at once.
+//! Server errors (5xx), 429, timeouts and connection failures are retried under
+//! [`DEFAULT_RETRY_POLICY`]: at most 3 attempts and 30 s for the whole request. Every other
+//! failure is mapped to a [`CredentialError`] at once.
 
 mod endpoint;
 mod failure;
@@ -17,10 +17,11 @@ mod jwt;
 mod response;
 
 use std::fmt;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::Utc;
+use reqwest::StatusCode;
 use reqwest::header::ACCEPT;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
@@ -30,7 +31,10 @@ use self::failure::{Failure, MessageContext, Transient};
 use crate::domain::errors::CredentialError;
 use crate::domain::models::{AuthMode, Credentials, ProviderStatus};
 use crate::domain::ports::CredentialProvider;
-use crate::outbound::http::{BodyError, HttpSettings, build_client, read_body_limited};
+use crate::outbound::http::{
+    BodyError, HttpSettings, build_client, read_body_limited, retry_after,
+};
+use crate::outbound::retry::{self, Decision, GaveUp, RetryPolicy};
 
 pub use self::jwt::jwt_expiry;
 
@@ -41,13 +45,15 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// The maximum time to set up a TCP and TLS connection, unless the per-attempt timeout is shorter.
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Attempts per request, counting the first, for server errors, timeouts and connection
-/// failures.
-pub(crate) const MAX_ATTEMPTS: u32 = 3;
-
-/// The wait before the second attempt. Each further wait doubles, and each gets up to a
-/// tenth more as jitter, so with three attempts the client waits about 0.2 s and then 0.4 s.
-pub(crate) const FIRST_RETRY_DELAY: Duration = Duration::from_millis(200);
+/// The retry policy for OMA requests: 3 attempts, backoff from 200 ms with full jitter,
+/// `Retry-After` up to 10 s, and 30 s for the whole request.
+pub const DEFAULT_RETRY_POLICY: RetryPolicy = RetryPolicy {
+    max_attempts: 3,
+    base_delay: Duration::from_millis(200),
+    max_delay: Duration::from_secs(2),
+    max_retry_after: Duration::from_secs(10),
+    deadline: Duration::from_secs(30),
+};
 
 /// Connection settings for the OMA Backend, read from the `OMA_*` variables.
 #[derive(Debug, Clone)]
@@ -151,10 +157,7 @@ impl OmaClient {
             },
             access_token,
             verify_tls,
-            retry: RetryPolicy {
-                max_attempts: MAX_ATTEMPTS,
-                first_delay: FIRST_RETRY_DELAY,
-            },
+            retry: DEFAULT_RETRY_POLICY,
         })
     }
 
@@ -164,49 +167,51 @@ impl OmaClient {
         &self.credentials_url
     }
 
-    /// Replaces the retry policy, so tests of the retry path run in milliseconds.
-    /// `max_attempts` counts the first attempt and is at least 1.
+    /// Replaces the attempt count and the first backoff of the retry policy, so tests of the
+    /// retry path run in milliseconds. `max_attempts` counts the first attempt and is at
+    /// least 1.
     #[doc(hidden)]
     #[must_use]
-    pub fn with_retry_policy(mut self, max_attempts: u32, first_delay: Duration) -> Self {
-        self.retry = RetryPolicy {
+    pub fn with_retry_policy(self, max_attempts: u32, first_delay: Duration) -> Self {
+        let policy = RetryPolicy {
             max_attempts: max_attempts.max(1),
-            first_delay,
+            base_delay: first_delay,
+            ..self.retry
         };
+        self.with_retry(policy)
+    }
+
+    /// Replaces the retry policy ([`DEFAULT_RETRY_POLICY`] unless set).
+    #[must_use]
+    pub fn with_retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
         self
     }
 
-    /// Sends a GET to `endpoint` with retries and returns the body of a 2xx response.
+    /// Sends a GET to `endpoint` under the retry policy and returns the body of a 2xx
+    /// response.
     async fn get(&self, endpoint: Endpoint) -> Result<Vec<u8>, CredentialError> {
-        let mut attempt = 1;
-        loop {
-            let transient = match self.attempt(endpoint, attempt).await {
-                Ok(body) => return Ok(body),
-                Err(Failure::Final(error)) => return Err(error),
-                Err(Failure::Transient(transient)) => transient,
-            };
+        let outcome = retry::run(
+            &self.retry,
+            endpoint.name(),
+            |attempt| self.attempt(endpoint, attempt),
+            |failure| match failure {
+                Failure::Transient(Transient::RateLimited { retry_after, .. }) => Decision::Retry {
+                    retry_after: *retry_after,
+                },
+                Failure::Transient(_) => Decision::Retry { retry_after: None },
+                Failure::Final(_) => Decision::Stop,
+            },
+        )
+        .await;
 
-            if attempt >= self.retry.max_attempts {
-                tracing::warn!(
-                    endpoint = endpoint.name(),
-                    attempt,
-                    reason = %transient,
-                    "OMA Backend request failed, giving up"
-                );
-                return Err(self.messages.exhausted(&transient, attempt));
+        outcome.map_err(|failed| match failed.last_error {
+            Some(Failure::Final(error)) => error,
+            Some(Failure::Transient(transient)) if failed.reason != GaveUp::Deadline => {
+                self.messages.exhausted(&transient, failed.attempts)
             }
-
-            let delay = self.retry.delay_after(attempt);
-            tracing::warn!(
-                endpoint = endpoint.name(),
-                attempt,
-                reason = %transient,
-                delay_ms = delay.as_millis(),
-                "OMA Backend request failed, retrying"
-            );
-            tokio::time::sleep(delay).await;
-            attempt += 1;
-        }
+            _ => self.messages.deadline(self.retry.deadline, failed.attempts),
+        })
     }
 
     /// Sends one GET and reads its body.
@@ -236,6 +241,7 @@ impl OmaClient {
             })?;
 
         let status = response.status();
+        let retry_after = retry_after(response.headers(), Utc::now());
         let body = read_body_limited(response, MAX_BODY_BYTES).await;
         tracing::debug!(
             endpoint = endpoint.name(),
@@ -259,6 +265,12 @@ impl OmaClient {
         let detail = body
             .ok()
             .and_then(|body| response::error_detail(&body, self.access_token.expose_secret()));
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return Err(Failure::Transient(Transient::RateLimited {
+                retry_after,
+                detail,
+            }));
+        }
         Err(self
             .messages
             .for_status(endpoint, status, detail, Utc::now()))
@@ -300,34 +312,6 @@ impl fmt::Debug for OmaClient {
             .field("timeout", &self.messages.timeout)
             .field("retry", &self.retry)
             .finish_non_exhaustive()
-    }
-}
-
-/// How often and how long to wait before retrying a transient failure.
-#[derive(Debug, Clone, Copy)]
-struct RetryPolicy {
-    /// Attempts in total, counting the first.
-    max_attempts: u32,
-    /// The wait after the first failed attempt, doubled after each further one.
-    first_delay: Duration,
-}
-
-impl RetryPolicy {
-    /// Returns the wait after failed attempt number `attempt` (1-based), which is the doubled
-    /// delay plus up to a tenth of it as jitter, so that clients that failed together do not retry
-    /// together.
-    fn delay_after(self, attempt: u32) -> Duration {
-        let doubled = self
-            .first_delay
-            .saturating_mul(1 << attempt.saturating_sub(1).min(16));
-
-        // The clock's nanoseconds are random enough to spread retries, and need no RNG.
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|now| now.subsec_nanos())
-            .unwrap_or(0);
-        let jitter = doubled / 10 * (nanos % 1000) / 1000;
-        doubled + jitter
     }
 }
 
@@ -446,32 +430,5 @@ mod tests {
             debug.contains("https://oma.example.com/api/v1/google/credentials"),
             "{debug}"
         );
-    }
-
-    #[test]
-    fn retry_delays_double_with_bounded_jitter() {
-        let policy = RetryPolicy {
-            max_attempts: 3,
-            first_delay: Duration::from_millis(200),
-        };
-        let first = policy.delay_after(1);
-        let second = policy.delay_after(2);
-        assert!(
-            first >= Duration::from_millis(200) && first <= Duration::from_millis(220),
-            "{first:?}"
-        );
-        assert!(
-            second >= Duration::from_millis(400) && second <= Duration::from_millis(440),
-            "{second:?}"
-        );
-    }
-
-    #[test]
-    fn retry_delay_does_not_overflow() {
-        let policy = RetryPolicy {
-            max_attempts: u32::MAX,
-            first_delay: Duration::from_secs(1),
-        };
-        assert_eq!(policy.delay_after(u32::MAX).as_secs() / 65_536, 1);
     }
 }
