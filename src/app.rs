@@ -85,6 +85,7 @@ fn credential_provider(config: &Config) -> Result<Arc<dyn CredentialProvider>, S
 
 #[cfg(feature = "oma-backend")]
 fn oma_provider(config: &Config) -> Result<Arc<dyn CredentialProvider>, String> {
+    use crate::outbound::circuit_breaker::{BreakerSettings, CircuitBreaker};
     use crate::outbound::oma::{OmaClient, OmaSettings};
 
     let (Some(base_url), Some(access_token)) =
@@ -102,7 +103,11 @@ fn oma_provider(config: &Config) -> Result<Arc<dyn CredentialProvider>, String> 
         timeout: config.oma.timeout,
     };
     let client = OmaClient::new(settings).map_err(|error| error.to_string())?;
-    Ok(Arc::new(client))
+    Ok(Arc::new(CircuitBreaker::new(
+        Arc::new(client),
+        "OMA Backend",
+        BreakerSettings::default(),
+    )))
 }
 
 #[cfg(not(feature = "oma-backend"))]

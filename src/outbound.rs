@@ -1,5 +1,6 @@
 //! Driven adapters: the HTTP clients behind the ports.
 
+pub mod circuit_breaker;
 pub mod google;
 pub mod http;
 #[cfg(feature = "local-file")]
