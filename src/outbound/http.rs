@@ -16,6 +16,8 @@ pub struct HttpSettings {
     pub connect_timeout: Duration,
     /// Accept any server certificate. Only for `OMA_VERIFY_SSL=false`.
     pub accept_invalid_certs: bool,
+    /// CA certificates trusted besides the platform's roots, such as a company CA.
+    pub root_certificates: Vec<reqwest::Certificate>,
 }
 
 impl Default for HttpSettings {
@@ -24,6 +26,7 @@ impl Default for HttpSettings {
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             accept_invalid_certs: false,
+            root_certificates: Vec::new(),
         }
     }
 }
@@ -46,7 +49,11 @@ pub fn build_client(settings: &HttpSettings) -> Result<reqwest::Client, HttpClie
     // when the process (an embedding application, say) already chose one.
     let _ = rustls::crypto::ring::default_provider().install_default();
 
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    for certificate in &settings.root_certificates {
+        builder = builder.add_root_certificate(certificate.clone());
+    }
+    builder
         .user_agent(concat!(
             env!("CARGO_PKG_NAME"),
             "/",
