@@ -15,12 +15,13 @@ mod endpoint;
 mod failure;
 mod jwt;
 mod response;
+mod session;
 
 use std::fmt;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use reqwest::header::ACCEPT;
 use secrecy::{ExposeSecret, SecretString};
@@ -37,6 +38,8 @@ use crate::outbound::http::{
 use crate::outbound::retry::{self, Decision, GaveUp, RetryPolicy};
 
 pub use self::jwt::jwt_expiry;
+pub use self::session::OmaLogin;
+use self::session::Session;
 
 /// The largest response body read from the OMA Backend. A credentials body is well under
 /// 4 KiB, so a body near this limit is not an OMA response.
@@ -87,7 +90,9 @@ impl OmaSettings {
 /// shows the endpoint URLs and settings but never the token.
 pub struct OmaClient {
     http: reqwest::Client,
-    access_token: SecretString,
+    session: Session,
+    login: Option<OmaLogin>,
+    login_url: Url,
     credentials_url: Url,
     status_url: Url,
     /// The `ProviderStatus::source` line, such as `OMA Backend at https://host/api/v1`.
@@ -108,6 +113,20 @@ impl OmaClient {
     /// name or password, the token is empty, the timeout is zero, or the HTTP client cannot
     /// be built.
     pub fn new(settings: OmaSettings) -> Result<Self, CredentialError> {
+        Self::with_options(settings, OmaOptions::default())
+    }
+
+    /// Creates a client with the extra `options`: CA certificates to trust and an account
+    /// to log in with when the JWT expires or is rejected. With a login, the access token
+    /// may be empty, and the first request logs in.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Self::new).
+    pub fn with_options(
+        settings: OmaSettings,
+        options: OmaOptions,
+    ) -> Result<Self, CredentialError> {
         let OmaSettings {
             base_url,
             api_prefix,
@@ -115,7 +134,7 @@ impl OmaClient {
             verify_tls,
             timeout,
         } = settings;
-        validate(&base_url, &access_token, timeout)?;
+        validate(&base_url, &access_token, options.login.is_some(), timeout)?;
 
         let api_prefix = endpoint::normalize_prefix(&api_prefix);
         let host = match (base_url.host_str(), base_url.port()) {
@@ -129,6 +148,7 @@ impl OmaClient {
             timeout,
             connect_timeout: timeout.min(MAX_CONNECT_TIMEOUT),
             accept_invalid_certs: !verify_tls,
+            root_certificates: options.root_certificates,
         })
         .map_err(|error| {
             CredentialError::NotConfigured(format!(
@@ -146,6 +166,7 @@ impl OmaClient {
 
         Ok(Self {
             http,
+            login_url: endpoint::join(&base_url, &api_prefix, "auth/login"),
             credentials_url: endpoint::join(&base_url, &api_prefix, Endpoint::Credentials.path()),
             status_url: endpoint::join(&base_url, &api_prefix, Endpoint::Status.path()),
             source: format!("OMA Backend at {api_root}"),
@@ -153,9 +174,10 @@ impl OmaClient {
                 host,
                 api_prefix,
                 timeout,
-                token_expiry: jwt_expiry(access_token.expose_secret()),
+                token_expiry: None,
             },
-            access_token,
+            session: Session::new(access_token),
+            login: options.login,
             verify_tls,
             retry: DEFAULT_RETRY_POLICY,
         })
@@ -188,9 +210,44 @@ impl OmaClient {
         self
     }
 
-    /// Sends a GET to `endpoint` under the retry policy and returns the body of a 2xx
-    /// response.
+    /// Sends a GET to `endpoint` and returns the body of a 2xx response. With a login
+    /// configured, an expired JWT is renewed first, and a rejected one is renewed and the
+    /// request sent once more.
     async fn get(&self, endpoint: Endpoint) -> Result<Vec<u8>, CredentialError> {
+        let now = Utc::now();
+        self.session.warn_if_expiring(now, self.login.is_some());
+        let Some(login) = &self.login else {
+            return self.get_with_retries(endpoint).await;
+        };
+
+        if self.session.needs_login(now) {
+            let generation = self.session.current().generation;
+            self.log_in(login, generation).await?;
+        }
+        let generation = self.session.current().generation;
+        match self.get_with_retries(endpoint).await {
+            Err(CredentialError::Unauthorized(_)) => {
+                tracing::info!("the OMA Backend rejected the JWT; logging in again");
+                self.log_in(login, generation).await?;
+                self.get_with_retries(endpoint).await
+            }
+            result => result,
+        }
+    }
+
+    async fn log_in(&self, login: &OmaLogin, generation: u64) -> Result<(), CredentialError> {
+        self.session
+            .log_in(&self.http, &self.retry, &self.login_url, login, generation)
+            .await
+    }
+
+    /// Returns the `exp` of the JWT in use, if it has one.
+    pub fn token_expiry(&self) -> Option<DateTime<Utc>> {
+        self.session.expiry()
+    }
+
+    /// Sends a GET to `endpoint` under the retry policy.
+    async fn get_with_retries(&self, endpoint: Endpoint) -> Result<Vec<u8>, CredentialError> {
         let outcome = retry::run(
             &self.retry,
             endpoint.name(),
@@ -221,11 +278,12 @@ impl OmaClient {
             Endpoint::Status => &self.status_url,
         };
         let started = Instant::now();
+        let token = self.session.current().token;
 
         let response = self
             .http
             .get(url.clone())
-            .bearer_auth(self.access_token.expose_secret())
+            .bearer_auth(token.expose_secret())
             .header(ACCEPT, "application/json")
             .send()
             .await
@@ -264,16 +322,18 @@ impl OmaClient {
 
         let detail = body
             .ok()
-            .and_then(|body| response::error_detail(&body, self.access_token.expose_secret()));
+            .and_then(|body| response::error_detail(&body, token.expose_secret()));
         if status == StatusCode::TOO_MANY_REQUESTS {
             return Err(Failure::Transient(Transient::RateLimited {
                 retry_after,
                 detail,
             }));
         }
-        Err(self
-            .messages
-            .for_status(endpoint, status, detail, Utc::now()))
+        let messages = MessageContext {
+            token_expiry: self.session.expiry(),
+            ..self.messages.clone()
+        };
+        Err(messages.for_status(endpoint, status, detail, Utc::now()))
     }
 }
 
@@ -300,6 +360,19 @@ impl CredentialProvider for OmaClient {
         let body = self.get(Endpoint::Status).await?;
         response::parse_status(&body, Utc::now(), self.source.clone())
     }
+
+    fn source_token_expiry(&self) -> Option<DateTime<Utc>> {
+        self.session.expiry()
+    }
+}
+
+/// Optional settings of an [`OmaClient`] beyond [`OmaSettings`].
+#[derive(Debug, Default)]
+pub struct OmaOptions {
+    /// CA certificates trusted besides the platform's roots (`OMA_CA_CERT`).
+    pub root_certificates: Vec<reqwest::Certificate>,
+    /// The account to log in with when the JWT expires or is rejected.
+    pub login: Option<OmaLogin>,
 }
 
 impl fmt::Debug for OmaClient {
@@ -319,6 +392,7 @@ impl fmt::Debug for OmaClient {
 fn validate(
     base_url: &Url,
     access_token: &SecretString,
+    can_log_in: bool,
     timeout: Duration,
 ) -> Result<(), CredentialError> {
     if !matches!(base_url.scheme(), "http" | "https") {
@@ -335,7 +409,7 @@ fn validate(
                 .to_owned(),
         ));
     }
-    if access_token.expose_secret().trim().is_empty() {
+    if access_token.expose_secret().trim().is_empty() && !can_log_in {
         return Err(CredentialError::NotConfigured(
             "OMA_ACCESS_TOKEN is empty. Log in to the OMA web UI and set OMA_ACCESS_TOKEN to \
              your OMA JWT."

@@ -207,7 +207,8 @@ impl MessageContext {
         };
         format!(
             "The OMA Backend rejected OMA_ACCESS_TOKEN with HTTP {code}{quoted}, {reason}. Log in to the \
-             OMA web UI (or POST {}/auth/login) and set OMA_ACCESS_TOKEN to the new token.",
+             OMA web UI (or POST {}/auth/login) and set OMA_ACCESS_TOKEN to the new token, or set \
+             OMA_USERNAME and OMA_PASSWORD so the hub logs in again by itself.",
             self.api_prefix
         )
     }
