@@ -8,7 +8,7 @@ use crate::domain::tools::{
 
 /// The largest arguments object accepted, in bytes of compact JSON. Every tool's arguments
 /// are a few ids and short strings, so anything near this size is a mistake or an attack.
-pub const MAX_ARGUMENTS_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_ARGUMENTS_BYTES: usize = 64 * 1024;
 
 /// Runs tools by name. Every entry point (MCP, the CLI's `call`, an embedding agent) goes
 /// through one dispatcher, so a tool behaves the same everywhere.
