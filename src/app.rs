@@ -85,13 +85,24 @@ fn credential_provider(config: &Config) -> Result<Arc<dyn CredentialProvider>, S
 
 #[cfg(feature = "oma-backend")]
 fn oma_provider(config: &Config) -> Result<Arc<dyn CredentialProvider>, String> {
-    use crate::outbound::oma::{OmaClient, OmaSettings};
+    use crate::outbound::circuit_breaker::{BreakerSettings, CircuitBreaker};
+    use crate::outbound::oma::{OmaClient, OmaLogin, OmaOptions, OmaSettings};
+    use secrecy::SecretString;
 
-    let (Some(base_url), Some(access_token)) =
-        (config.oma.base_url.clone(), config.oma.access_token.clone())
-    else {
+    let login = config.oma.login.as_ref().map(|login| OmaLogin {
+        username: login.username.clone(),
+        password: login.password.clone(),
+    });
+    // With a login, the hub can start without a JWT and log in on the first request.
+    let access_token = config
+        .oma
+        .access_token
+        .clone()
+        .or_else(|| login.as_ref().map(|_| SecretString::from(String::new())));
+    let (Some(base_url), Some(access_token)) = (config.oma.base_url.clone(), access_token) else {
         return Err(
-            "OMA_BACKEND_URL and OMA_ACCESS_TOKEN must be set in oma_backend mode".to_owned(),
+            "OMA_BACKEND_URL and OMA_ACCESS_TOKEN (or OMA_USERNAME and OMA_PASSWORD) must be set in oma_backend mode"
+                .to_owned(),
         );
     };
     let settings = OmaSettings {
@@ -101,8 +112,16 @@ fn oma_provider(config: &Config) -> Result<Arc<dyn CredentialProvider>, String> 
         verify_tls: config.oma.verify_tls,
         timeout: config.oma.timeout,
     };
-    let client = OmaClient::new(settings).map_err(|error| error.to_string())?;
-    Ok(Arc::new(client))
+    let options = OmaOptions {
+        root_certificates: config.oma.ca_certificates.clone(),
+        login,
+    };
+    let client = OmaClient::with_options(settings, options).map_err(|error| error.to_string())?;
+    Ok(Arc::new(CircuitBreaker::new(
+        Arc::new(client),
+        "OMA Backend",
+        BreakerSettings::default(),
+    )))
 }
 
 #[cfg(not(feature = "oma-backend"))]

@@ -183,6 +183,29 @@ pub struct OmaConfig {
     pub verify_tls: bool,
     /// `OMA_TIMEOUT_SECS`, default 15.
     pub timeout: Duration,
+    /// `OMA_CA_CERT`: extra CA certificates, from a PEM bundle, that the OMA client trusts.
+    pub ca_certificates: Vec<reqwest::Certificate>,
+    /// `OMA_USERNAME` and `OMA_PASSWORD` (or the first line of `OMA_PASSWORD_FILE`): where
+    /// set, the hub logs in again when the OMA JWT expires or is rejected.
+    pub login: Option<OmaLoginConfig>,
+}
+
+/// The OMA account the hub logs in with to renew an expired JWT.
+#[derive(Clone)]
+pub struct OmaLoginConfig {
+    /// `OMA_USERNAME`.
+    pub username: String,
+    /// `OMA_PASSWORD`, or the first line of the file `OMA_PASSWORD_FILE` names.
+    pub password: SecretString,
+}
+
+impl std::fmt::Debug for OmaLoginConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OmaLoginConfig")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
 }
 
 /// `local_file` settings.
@@ -294,10 +317,16 @@ fn read_oma(sources: &ConfigSources, required: bool, problems: &mut Vec<String>)
         None => None,
     };
 
+    if let Some(url) = &base_url {
+        check_oma_url_security(url, problems);
+    }
+    let ca_certificates = read_ca_certificates(sources, problems);
+    let login = read_oma_login(sources, problems);
+
     let access_token = sources
         .get("OMA_ACCESS_TOKEN")
         .map(|token| SecretString::from(token.to_owned()));
-    if required && access_token.is_none() {
+    if required && access_token.is_none() && login.is_none() {
         problems.push(
             "OMA_ACCESS_TOKEN is not set: the JWT you get by logging in to the OMA Backend"
                 .to_owned(),
@@ -358,6 +387,115 @@ fn read_oma(sources: &ConfigSources, required: bool, problems: &mut Vec<String>)
         access_token,
         verify_tls,
         timeout,
+        ca_certificates,
+        login,
+    }
+}
+
+/// Requires HTTPS for the OMA Backend, because the OMA JWT and the Google tokens cross that
+/// connection. Plain HTTP is allowed on loopback only (127.0.0.0/8, ::1, localhost), where
+/// the traffic never leaves the machine.
+fn check_oma_url_security(url: &Url, problems: &mut Vec<String>) {
+    if url.scheme() == "https" || is_loopback(url) {
+        return;
+    }
+    problems.push(format!(
+        "OMA_BACKEND_URL uses plain http for {}, which would send the OMA JWT and Google tokens \
+         unencrypted; use an https:// URL (plain http is allowed only for 127.0.0.1, ::1 and localhost)",
+        url.host_str().unwrap_or("its host")
+    ));
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(address)) => address.is_loopback(),
+        Some(url::Host::Ipv6(address)) => address.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Reads `OMA_CA_CERT`, a PEM file of one or more CA certificates.
+fn read_ca_certificates(
+    sources: &ConfigSources,
+    problems: &mut Vec<String>,
+) -> Vec<reqwest::Certificate> {
+    let Some(path) = sources.get("OMA_CA_CERT") else {
+        return Vec::new();
+    };
+    let pem = match std::fs::read(path) {
+        Ok(pem) => pem,
+        Err(error) => {
+            problems.push(format!(
+                "OMA_CA_CERT: the CA file {path} cannot be read ({error}); point OMA_CA_CERT at a PEM bundle"
+            ));
+            return Vec::new();
+        }
+    };
+    // reqwest with rustls skips text outside PEM blocks, so a file without any certificate
+    // parses as an empty bundle and is rejected here.
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(certificates) if !certificates.is_empty() => certificates,
+        Ok(_) | Err(_) => {
+            problems.push(format!(
+                "OMA_CA_CERT: the CA file {path} contains no PEM certificate; it must contain \
+                 -----BEGIN CERTIFICATE----- blocks"
+            ));
+            Vec::new()
+        }
+    }
+}
+
+/// Reads `OMA_USERNAME` with `OMA_PASSWORD` or `OMA_PASSWORD_FILE`. Both or neither must be
+/// set.
+fn read_oma_login(sources: &ConfigSources, problems: &mut Vec<String>) -> Option<OmaLoginConfig> {
+    let username = sources.get("OMA_USERNAME");
+    let password = match (
+        sources.get("OMA_PASSWORD"),
+        sources.get("OMA_PASSWORD_FILE"),
+    ) {
+        (Some(password), _) => Some(password.to_owned()),
+        (None, Some(path)) => match std::fs::read_to_string(path) {
+            Ok(text) => text
+                .lines()
+                .next()
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .map(str::to_owned)
+                .or_else(|| {
+                    problems.push(format!("OMA_PASSWORD_FILE: the file {path} is empty"));
+                    None
+                }),
+            Err(error) => {
+                problems.push(format!(
+                    "OMA_PASSWORD_FILE: the file {path} cannot be read ({error})"
+                ));
+                None
+            }
+        },
+        (None, None) => None,
+    };
+
+    match (username, password) {
+        (Some(username), Some(password)) => Some(OmaLoginConfig {
+            username: username.to_owned(),
+            password: SecretString::from(password),
+        }),
+        (Some(_), None) if sources.get("OMA_PASSWORD_FILE").is_none() => {
+            problems.push(
+                "OMA_USERNAME is set without OMA_PASSWORD or OMA_PASSWORD_FILE; set one of them, or unset OMA_USERNAME"
+                    .to_owned(),
+            );
+            None
+        }
+        (None, Some(_)) => {
+            problems.push(
+                "OMA_PASSWORD (or OMA_PASSWORD_FILE) is set without OMA_USERNAME; set OMA_USERNAME to the OMA account's user name"
+                    .to_owned(),
+            );
+            None
+        }
+        _ => None,
     }
 }
 
@@ -605,5 +743,93 @@ mod tests {
     fn missing_explicit_env_file_is_an_error() {
         let error = ConfigSources::load(Some(Path::new("/nonexistent/.env"))).unwrap_err();
         assert!(error.contains("--env-file"), "{error}");
+    }
+
+    fn oma_problems(environment: &[(&str, &str)]) -> Vec<String> {
+        let mut pairs = vec![("OMA_ACCESS_TOKEN", "jwt")];
+        pairs.extend_from_slice(environment);
+        match Config::from_sources(&sources(&pairs, &[])) {
+            Ok(_) => Vec::new(),
+            Err(error) => error.problems,
+        }
+    }
+
+    #[test]
+    fn oma_url_https_rule_table() {
+        let cases = [
+            ("https://oma.example.com", true),
+            ("https://10.0.0.5:8443", true),
+            ("http://127.0.0.1:8000", true),
+            ("http://127.1.2.3", true),
+            ("http://[::1]:8000", true),
+            ("http://localhost:8000", true),
+            ("http://LOCALHOST", true),
+            ("http://oma.example.com", false),
+            ("http://10.0.0.5:8000", false),
+            ("http://192.168.1.10", false),
+            ("http://[::2]", false),
+            ("http://localhost.example.com", false),
+        ];
+        for (url, allowed) in cases {
+            let problems = oma_problems(&[("OMA_BACKEND_URL", url)]);
+            assert_eq!(problems.is_empty(), allowed, "{url}: {problems:?}");
+            if !allowed {
+                assert!(problems[0].contains("OMA_BACKEND_URL"), "{problems:?}");
+                assert!(problems[0].contains("https://"), "{problems:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn ca_file_must_be_pem() {
+        let folder = tempfile::tempdir().unwrap();
+        let not_pem = folder.path().join("ca.der");
+        std::fs::write(&not_pem, [0x30_u8, 0x82, 0x01, 0x0a, 0x02]).unwrap();
+        let garbage = folder.path().join("ca.txt");
+        std::fs::write(&garbage, "hello, not a certificate\n").unwrap();
+        let broken = folder.path().join("broken.pem");
+        std::fs::write(
+            &broken,
+            "-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let missing = folder.path().join("missing.pem");
+
+        for path in [&not_pem, &garbage, &broken, &missing] {
+            let problems = oma_problems(&[
+                ("OMA_BACKEND_URL", "https://oma.example.com"),
+                ("OMA_CA_CERT", path.to_str().unwrap()),
+            ]);
+            assert_eq!(problems.len(), 1, "{path:?}: {problems:?}");
+            assert!(problems[0].contains("OMA_CA_CERT"), "{problems:?}");
+            assert!(problems[0].contains(path.to_str().unwrap()), "{problems:?}");
+        }
+    }
+
+    #[test]
+    fn login_needs_both_parts() {
+        let base = ("OMA_BACKEND_URL", "https://oma.example.com");
+        assert!(oma_problems(&[base, ("OMA_USERNAME", "ada")])[0].contains("OMA_PASSWORD"));
+        assert!(oma_problems(&[base, ("OMA_PASSWORD", "pw")])[0].contains("OMA_USERNAME"));
+
+        let folder = tempfile::tempdir().unwrap();
+        let file = folder.path().join("password");
+        std::fs::write(&file, "from-file\n").unwrap();
+        let config = Config::from_sources(&sources(
+            &[
+                base,
+                ("OMA_USERNAME", "ada"),
+                ("OMA_PASSWORD_FILE", file.to_str().unwrap()),
+            ],
+            &[],
+        ))
+        .unwrap();
+        let login = config.oma.login.expect("login configured");
+        assert_eq!(login.password.expose_secret(), "from-file");
+        assert!(!format!("{login:?}").contains("from-file"));
+        assert!(
+            config.oma.access_token.is_none(),
+            "a login replaces the token"
+        );
     }
 }

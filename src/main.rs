@@ -192,7 +192,7 @@ async fn call(
     let output = dispatcher
         .call(tool, arguments)
         .await
-        .map_err(|error| error.to_string())?;
+        .map_err(|error| format!("[{}] {error}", error.category()))?;
 
     if json {
         let text =

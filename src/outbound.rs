@@ -1,8 +1,10 @@
 //! Driven adapters: the HTTP clients behind the ports.
 
+pub mod circuit_breaker;
 pub mod google;
 pub mod http;
 #[cfg(feature = "local-file")]
 pub mod local_file;
 #[cfg(feature = "oma-backend")]
 pub mod oma;
+pub mod retry;

@@ -27,6 +27,7 @@ use mcp_google_hub::domain::models::{
 use mcp_google_hub::domain::ports::{CalendarApi, GmailApi};
 use mcp_google_hub::outbound::google::{CalendarClient, GmailClient, GoogleEndpoints};
 use mcp_google_hub::outbound::http::{HttpSettings, build_client};
+use mcp_google_hub::outbound::retry::RetryPolicy;
 
 const TOKEN: &str = "ya29.contract-test-token";
 
@@ -677,7 +678,8 @@ fn google_error_body(code: u16, status: &str, reason: &str, message: &str) -> Va
     })
 }
 
-/// Serves `response` to `users.labels.list` and returns the client's error.
+/// Serves `response` to `users.labels.list` and returns the error of a client that makes a
+/// single attempt, so the mapping is seen without the retries.
 async fn labels_error(response: ResponseTemplate) -> GoogleApiError {
     let server = MockServer::start().await;
     google_get("/gmail/v1/users/me/labels", &[])
@@ -686,7 +688,11 @@ async fn labels_error(response: ResponseTemplate) -> GoogleApiError {
         .mount(&server)
         .await;
 
-    gmail(&server).list_labels(&token()).await.unwrap_err()
+    gmail(&server)
+        .with_retry_policy(RetryPolicy::single_attempt(Duration::from_secs(30)))
+        .list_labels(&token())
+        .await
+        .unwrap_err()
 }
 
 #[tokio::test]

@@ -103,6 +103,14 @@ async fn bad_input_answered_and_server_keeps_serving() {
     assert_eq!(invalid.is_error, Some(true));
     let text = first_text(&invalid);
     assert!(text.contains("message_id"), "{text}");
+    let error = &invalid
+        .structured_content
+        .as_ref()
+        .expect("a structured error")["error"];
+    assert_eq!(error["category"], json!("invalid_argument"));
+    assert_eq!(error["retryable"], json!(false));
+    assert_eq!(error["message"], json!(text));
+    assert!(error["hint"].is_string(), "{error}");
 
     let unknown = client
         .call_tool(CallToolRequestParams::new("gmail_delete_all"))

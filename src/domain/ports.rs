@@ -47,6 +47,13 @@ pub trait CredentialProvider: Send + Sync {
     ///
     /// The same variants as [`fetch_credentials`](Self::fetch_credentials).
     async fn status(&self) -> Result<ProviderStatus, CredentialError>;
+
+    /// Returns when the hub's own credential for this source expires (the `exp` of the OMA
+    /// JWT, say), for the expiry warning in `hub_status`. `None` when the source has no
+    /// such credential or its expiry is unknown.
+    fn source_token_expiry(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        None
+    }
 }
 
 /// The Gmail v1 calls the read tools need. Every call acts as the user `me`.

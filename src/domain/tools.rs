@@ -14,7 +14,7 @@ mod text;
 
 pub use context::{ToolContext, ToolSettings};
 pub use definition::{EmbeddedFile, ToolAnnotations, ToolDefinition, ToolOutput};
-pub use error::ToolError;
+pub use error::{ErrorCategory, ToolError};
 pub use text::{BodyWindow, cut_chars};
 
 pub(crate) use definition::{DynTool, Registered, Render, Tool};

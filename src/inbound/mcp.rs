@@ -91,13 +91,7 @@ impl McpServer {
                 format!("unknown tool {name:?}; the available tools are: {available}"),
                 None,
             )),
-            // Already logged by the dispatcher with its cause.
-            Err(ToolError::Internal(_)) => Ok(CallToolResult::error(vec![ContentBlock::text(
-                "The hub failed internally while running this tool; the cause is in the hub's log. Retrying may not help.",
-            )])),
-            Err(error) => Ok(CallToolResult::error(vec![ContentBlock::text(
-                error.to_string(),
-            )])),
+            Err(error) => Ok(tool_error(&error)),
         }
     }
 }
@@ -119,6 +113,33 @@ fn success(output: ToolOutput) -> CallToolResult {
 
     let mut result = CallToolResult::success(content);
     result.structured_content = Some(output.structured);
+    result
+}
+
+/// Builds an `isError` result with the message as text and, in `structuredContent`,
+/// `{"error": {"category", "message", "retryable", "hint"}}` for clients that branch on it.
+///
+/// MCP does not require `structuredContent` of an error result to match the tool's
+/// `outputSchema`, and rmcp 3.11 does not check it on either side.
+fn tool_error(error: &ToolError) -> CallToolResult {
+    // An internal fault was logged by the dispatcher with its cause, which may name paths or
+    // internals, so the model gets a generic sentence.
+    let message = if error.is_internal() {
+        "The hub failed internally while running this tool; the cause is in the hub's log."
+            .to_owned()
+    } else {
+        error.to_string()
+    };
+
+    let mut result = CallToolResult::error(vec![ContentBlock::text(message.clone())]);
+    result.structured_content = Some(serde_json::json!({
+        "error": {
+            "category": error.category(),
+            "message": message,
+            "retryable": error.retryable(),
+            "hint": error.hint(),
+        }
+    }));
     result
 }
 

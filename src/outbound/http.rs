@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use reqwest::Response;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 /// Settings for one [`reqwest::Client`].
 #[derive(Debug, Clone)]
@@ -14,6 +16,8 @@ pub struct HttpSettings {
     pub connect_timeout: Duration,
     /// Accept any server certificate. Only for `OMA_VERIFY_SSL=false`.
     pub accept_invalid_certs: bool,
+    /// CA certificates trusted besides the platform's roots, such as a company CA.
+    pub root_certificates: Vec<reqwest::Certificate>,
 }
 
 impl Default for HttpSettings {
@@ -22,6 +26,7 @@ impl Default for HttpSettings {
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             accept_invalid_certs: false,
+            root_certificates: Vec::new(),
         }
     }
 }
@@ -44,7 +49,11 @@ pub fn build_client(settings: &HttpSettings) -> Result<reqwest::Client, HttpClie
     // when the process (an embedding application, say) already chose one.
     let _ = rustls::crypto::ring::default_provider().install_default();
 
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    for certificate in &settings.root_certificates {
+        builder = builder.add_root_certificate(certificate.clone());
+    }
+    builder
         .user_agent(concat!(
             env!("CARGO_PKG_NAME"),
             "/",
@@ -127,4 +136,22 @@ pub async fn read_body_limited(mut response: Response, limit: usize) -> Result<V
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// Reads `Retry-After` as delay seconds or as an HTTP date, the two forms RFC 9110 allows.
+/// A date in the past gives zero; an unreadable value gives `None`.
+pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+
+    // IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) is a subset of RFC 2822.
+    let date = DateTime::parse_from_rfc2822(value).ok()?;
+    Some(
+        (date.with_timezone(&Utc) - now)
+            .to_std()
+            .unwrap_or(Duration::ZERO),
+    )
 }

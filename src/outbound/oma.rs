@@ -7,20 +7,22 @@
 //! - `GET {OMA_BACKEND_URL}{OMA_API_PREFIX}/google/status` reports the connection without
 //!   tokens.
 //!
-//! Server errors (5xx), timeouts and connection failures are retried with exponential
-//! backoff, so one call takes at most 3 times `OMA_TIMEOUT_SECS` plus about
-//! 0.66 s of waiting. Every other failure is mapped to a [`CredentialError`] at once.
+//! Server errors (5xx), 429, timeouts and connection failures are retried under
+//! [`DEFAULT_RETRY_POLICY`]: at most 3 attempts and 30 s for the whole request. Every other
+//! failure is mapped to a [`CredentialError`] at once.
 
 mod endpoint;
 mod failure;
 mod jwt;
 mod response;
+mod session;
 
 use std::fmt;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use reqwest::StatusCode;
 use reqwest::header::ACCEPT;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
@@ -30,9 +32,14 @@ use self::failure::{Failure, MessageContext, Transient};
 use crate::domain::errors::CredentialError;
 use crate::domain::models::{AuthMode, Credentials, ProviderStatus};
 use crate::domain::ports::CredentialProvider;
-use crate::outbound::http::{BodyError, HttpSettings, build_client, read_body_limited};
+use crate::outbound::http::{
+    BodyError, HttpSettings, build_client, read_body_limited, retry_after,
+};
+use crate::outbound::retry::{self, Decision, GaveUp, RetryPolicy};
 
 pub use self::jwt::jwt_expiry;
+pub use self::session::OmaLogin;
+use self::session::Session;
 
 /// The largest response body read from the OMA Backend. A credentials body is well under
 /// 4 KiB, so a body near this limit is not an OMA response.
@@ -41,13 +48,15 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// The maximum time to set up a TCP and TLS connection, unless the per-attempt timeout is shorter.
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Attempts per request, counting the first, for server errors, timeouts and connection
-/// failures.
-pub(crate) const MAX_ATTEMPTS: u32 = 3;
-
-/// The wait before the second attempt. Each further wait doubles, and each gets up to a
-/// tenth more as jitter, so with three attempts the client waits about 0.2 s and then 0.4 s.
-pub(crate) const FIRST_RETRY_DELAY: Duration = Duration::from_millis(200);
+/// The retry policy for OMA requests: 3 attempts, backoff from 200 ms with full jitter,
+/// `Retry-After` up to 10 s, and 30 s for the whole request.
+pub const DEFAULT_RETRY_POLICY: RetryPolicy = RetryPolicy {
+    max_attempts: 3,
+    base_delay: Duration::from_millis(200),
+    max_delay: Duration::from_secs(2),
+    max_retry_after: Duration::from_secs(10),
+    deadline: Duration::from_secs(30),
+};
 
 /// Connection settings for the OMA Backend, read from the `OMA_*` variables.
 #[derive(Debug, Clone)]
@@ -81,7 +90,9 @@ impl OmaSettings {
 /// shows the endpoint URLs and settings but never the token.
 pub struct OmaClient {
     http: reqwest::Client,
-    access_token: SecretString,
+    session: Session,
+    login: Option<OmaLogin>,
+    login_url: Url,
     credentials_url: Url,
     status_url: Url,
     /// The `ProviderStatus::source` line, such as `OMA Backend at https://host/api/v1`.
@@ -102,6 +113,20 @@ impl OmaClient {
     /// name or password, the token is empty, the timeout is zero, or the HTTP client cannot
     /// be built.
     pub fn new(settings: OmaSettings) -> Result<Self, CredentialError> {
+        Self::with_options(settings, OmaOptions::default())
+    }
+
+    /// Creates a client with the extra `options`: CA certificates to trust and an account
+    /// to log in with when the JWT expires or is rejected. With a login, the access token
+    /// may be empty, and the first request logs in.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Self::new).
+    pub fn with_options(
+        settings: OmaSettings,
+        options: OmaOptions,
+    ) -> Result<Self, CredentialError> {
         let OmaSettings {
             base_url,
             api_prefix,
@@ -109,7 +134,7 @@ impl OmaClient {
             verify_tls,
             timeout,
         } = settings;
-        validate(&base_url, &access_token, timeout)?;
+        validate(&base_url, &access_token, options.login.is_some(), timeout)?;
 
         let api_prefix = endpoint::normalize_prefix(&api_prefix);
         let host = match (base_url.host_str(), base_url.port()) {
@@ -123,6 +148,7 @@ impl OmaClient {
             timeout,
             connect_timeout: timeout.min(MAX_CONNECT_TIMEOUT),
             accept_invalid_certs: !verify_tls,
+            root_certificates: options.root_certificates,
         })
         .map_err(|error| {
             CredentialError::NotConfigured(format!(
@@ -140,6 +166,7 @@ impl OmaClient {
 
         Ok(Self {
             http,
+            login_url: endpoint::join(&base_url, &api_prefix, "auth/login"),
             credentials_url: endpoint::join(&base_url, &api_prefix, Endpoint::Credentials.path()),
             status_url: endpoint::join(&base_url, &api_prefix, Endpoint::Status.path()),
             source: format!("OMA Backend at {api_root}"),
@@ -147,14 +174,12 @@ impl OmaClient {
                 host,
                 api_prefix,
                 timeout,
-                token_expiry: jwt_expiry(access_token.expose_secret()),
+                token_expiry: None,
             },
-            access_token,
+            session: Session::new(access_token),
+            login: options.login,
             verify_tls,
-            retry: RetryPolicy {
-                max_attempts: MAX_ATTEMPTS,
-                first_delay: FIRST_RETRY_DELAY,
-            },
+            retry: DEFAULT_RETRY_POLICY,
         })
     }
 
@@ -164,49 +189,86 @@ impl OmaClient {
         &self.credentials_url
     }
 
-    /// Replaces the retry policy, so tests of the retry path run in milliseconds.
-    /// `max_attempts` counts the first attempt and is at least 1.
+    /// Replaces the attempt count and the first backoff of the retry policy, so tests of the
+    /// retry path run in milliseconds. `max_attempts` counts the first attempt and is at
+    /// least 1.
     #[doc(hidden)]
     #[must_use]
-    pub fn with_retry_policy(mut self, max_attempts: u32, first_delay: Duration) -> Self {
-        self.retry = RetryPolicy {
+    pub fn with_retry_policy(self, max_attempts: u32, first_delay: Duration) -> Self {
+        let policy = RetryPolicy {
             max_attempts: max_attempts.max(1),
-            first_delay,
+            base_delay: first_delay,
+            ..self.retry
         };
+        self.with_retry(policy)
+    }
+
+    /// Replaces the retry policy ([`DEFAULT_RETRY_POLICY`] unless set).
+    #[must_use]
+    pub fn with_retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
         self
     }
 
-    /// Sends a GET to `endpoint` with retries and returns the body of a 2xx response.
+    /// Sends a GET to `endpoint` and returns the body of a 2xx response. With a login
+    /// configured, an expired JWT is renewed first, and a rejected one is renewed and the
+    /// request sent once more.
     async fn get(&self, endpoint: Endpoint) -> Result<Vec<u8>, CredentialError> {
-        let mut attempt = 1;
-        loop {
-            let transient = match self.attempt(endpoint, attempt).await {
-                Ok(body) => return Ok(body),
-                Err(Failure::Final(error)) => return Err(error),
-                Err(Failure::Transient(transient)) => transient,
-            };
+        let now = Utc::now();
+        self.session.warn_if_expiring(now, self.login.is_some());
+        let Some(login) = &self.login else {
+            return self.get_with_retries(endpoint).await;
+        };
 
-            if attempt >= self.retry.max_attempts {
-                tracing::warn!(
-                    endpoint = endpoint.name(),
-                    attempt,
-                    reason = %transient,
-                    "OMA Backend request failed, giving up"
-                );
-                return Err(self.messages.exhausted(&transient, attempt));
-            }
-
-            let delay = self.retry.delay_after(attempt);
-            tracing::warn!(
-                endpoint = endpoint.name(),
-                attempt,
-                reason = %transient,
-                delay_ms = delay.as_millis(),
-                "OMA Backend request failed, retrying"
-            );
-            tokio::time::sleep(delay).await;
-            attempt += 1;
+        if self.session.needs_login(now) {
+            let generation = self.session.current().generation;
+            self.log_in(login, generation).await?;
         }
+        let generation = self.session.current().generation;
+        match self.get_with_retries(endpoint).await {
+            Err(CredentialError::Unauthorized(_)) => {
+                tracing::info!("the OMA Backend rejected the JWT; logging in again");
+                self.log_in(login, generation).await?;
+                self.get_with_retries(endpoint).await
+            }
+            result => result,
+        }
+    }
+
+    async fn log_in(&self, login: &OmaLogin, generation: u64) -> Result<(), CredentialError> {
+        self.session
+            .log_in(&self.http, &self.retry, &self.login_url, login, generation)
+            .await
+    }
+
+    /// Returns the `exp` of the JWT in use, if it has one.
+    pub fn token_expiry(&self) -> Option<DateTime<Utc>> {
+        self.session.expiry()
+    }
+
+    /// Sends a GET to `endpoint` under the retry policy.
+    async fn get_with_retries(&self, endpoint: Endpoint) -> Result<Vec<u8>, CredentialError> {
+        let outcome = retry::run(
+            &self.retry,
+            endpoint.name(),
+            |attempt| self.attempt(endpoint, attempt),
+            |failure| match failure {
+                Failure::Transient(Transient::RateLimited { retry_after, .. }) => Decision::Retry {
+                    retry_after: *retry_after,
+                },
+                Failure::Transient(_) => Decision::Retry { retry_after: None },
+                Failure::Final(_) => Decision::Stop,
+            },
+        )
+        .await;
+
+        outcome.map_err(|failed| match failed.last_error {
+            Some(Failure::Final(error)) => error,
+            Some(Failure::Transient(transient)) if failed.reason != GaveUp::Deadline => {
+                self.messages.exhausted(&transient, failed.attempts)
+            }
+            _ => self.messages.deadline(self.retry.deadline, failed.attempts),
+        })
     }
 
     /// Sends one GET and reads its body.
@@ -216,11 +278,12 @@ impl OmaClient {
             Endpoint::Status => &self.status_url,
         };
         let started = Instant::now();
+        let token = self.session.current().token;
 
         let response = self
             .http
             .get(url.clone())
-            .bearer_auth(self.access_token.expose_secret())
+            .bearer_auth(token.expose_secret())
             .header(ACCEPT, "application/json")
             .send()
             .await
@@ -236,6 +299,7 @@ impl OmaClient {
             })?;
 
         let status = response.status();
+        let retry_after = retry_after(response.headers(), Utc::now());
         let body = read_body_limited(response, MAX_BODY_BYTES).await;
         tracing::debug!(
             endpoint = endpoint.name(),
@@ -258,10 +322,18 @@ impl OmaClient {
 
         let detail = body
             .ok()
-            .and_then(|body| response::error_detail(&body, self.access_token.expose_secret()));
-        Err(self
-            .messages
-            .for_status(endpoint, status, detail, Utc::now()))
+            .and_then(|body| response::error_detail(&body, token.expose_secret()));
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return Err(Failure::Transient(Transient::RateLimited {
+                retry_after,
+                detail,
+            }));
+        }
+        let messages = MessageContext {
+            token_expiry: self.session.expiry(),
+            ..self.messages.clone()
+        };
+        Err(messages.for_status(endpoint, status, detail, Utc::now()))
     }
 }
 
@@ -288,6 +360,19 @@ impl CredentialProvider for OmaClient {
         let body = self.get(Endpoint::Status).await?;
         response::parse_status(&body, Utc::now(), self.source.clone())
     }
+
+    fn source_token_expiry(&self) -> Option<DateTime<Utc>> {
+        self.session.expiry()
+    }
+}
+
+/// Optional settings of an [`OmaClient`] beyond [`OmaSettings`].
+#[derive(Debug, Default)]
+pub struct OmaOptions {
+    /// CA certificates trusted besides the platform's roots (`OMA_CA_CERT`).
+    pub root_certificates: Vec<reqwest::Certificate>,
+    /// The account to log in with when the JWT expires or is rejected.
+    pub login: Option<OmaLogin>,
 }
 
 impl fmt::Debug for OmaClient {
@@ -303,38 +388,11 @@ impl fmt::Debug for OmaClient {
     }
 }
 
-/// How often and how long to wait before retrying a transient failure.
-#[derive(Debug, Clone, Copy)]
-struct RetryPolicy {
-    /// Attempts in total, counting the first.
-    max_attempts: u32,
-    /// The wait after the first failed attempt, doubled after each further one.
-    first_delay: Duration,
-}
-
-impl RetryPolicy {
-    /// Returns the wait after failed attempt number `attempt` (1-based), which is the doubled
-    /// delay plus up to a tenth of it as jitter, so that clients that failed together do not retry
-    /// together.
-    fn delay_after(self, attempt: u32) -> Duration {
-        let doubled = self
-            .first_delay
-            .saturating_mul(1 << attempt.saturating_sub(1).min(16));
-
-        // The clock's nanoseconds are random enough to spread retries, and need no RNG.
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|now| now.subsec_nanos())
-            .unwrap_or(0);
-        let jitter = doubled / 10 * (nanos % 1000) / 1000;
-        doubled + jitter
-    }
-}
-
 /// Checks what the client cannot work without.
 fn validate(
     base_url: &Url,
     access_token: &SecretString,
+    can_log_in: bool,
     timeout: Duration,
 ) -> Result<(), CredentialError> {
     if !matches!(base_url.scheme(), "http" | "https") {
@@ -351,7 +409,7 @@ fn validate(
                 .to_owned(),
         ));
     }
-    if access_token.expose_secret().trim().is_empty() {
+    if access_token.expose_secret().trim().is_empty() && !can_log_in {
         return Err(CredentialError::NotConfigured(
             "OMA_ACCESS_TOKEN is empty. Log in to the OMA web UI and set OMA_ACCESS_TOKEN to \
              your OMA JWT."
@@ -446,32 +504,5 @@ mod tests {
             debug.contains("https://oma.example.com/api/v1/google/credentials"),
             "{debug}"
         );
-    }
-
-    #[test]
-    fn retry_delays_double_with_bounded_jitter() {
-        let policy = RetryPolicy {
-            max_attempts: 3,
-            first_delay: Duration::from_millis(200),
-        };
-        let first = policy.delay_after(1);
-        let second = policy.delay_after(2);
-        assert!(
-            first >= Duration::from_millis(200) && first <= Duration::from_millis(220),
-            "{first:?}"
-        );
-        assert!(
-            second >= Duration::from_millis(400) && second <= Duration::from_millis(440),
-            "{second:?}"
-        );
-    }
-
-    #[test]
-    fn retry_delay_does_not_overflow() {
-        let policy = RetryPolicy {
-            max_attempts: u32::MAX,
-            first_delay: Duration::from_secs(1),
-        };
-        assert_eq!(policy.delay_after(u32::MAX).as_secs() / 65_536, 1);
     }
 }

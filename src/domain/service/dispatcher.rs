@@ -6,6 +6,10 @@ use crate::domain::tools::{
     DynTool, ToolContext, ToolDefinition, ToolError, ToolOutput, all_tools,
 };
 
+/// The largest arguments object accepted, in bytes of compact JSON. Every tool's arguments
+/// are a few ids and short strings, so anything near this size is a mistake or an attack.
+pub(crate) const MAX_ARGUMENTS_BYTES: usize = 64 * 1024;
+
 /// Runs tools by name. Every entry point (MCP, the CLI's `call`, an embedding agent) goes
 /// through one dispatcher, so a tool behaves the same everywhere.
 pub struct ToolDispatcher {
@@ -52,6 +56,16 @@ impl ToolDispatcher {
             });
         };
 
+        let size = json_size(&arguments);
+        if size > MAX_ARGUMENTS_BYTES {
+            return Err(ToolError::InvalidArguments {
+                tool: tool.definition().name,
+                message: format!(
+                    "the arguments are {size} bytes of JSON, more than the limit of {MAX_ARGUMENTS_BYTES}"
+                ),
+            });
+        }
+
         let started = std::time::Instant::now();
         let result = tool.call(&self.context, arguments).await;
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -79,6 +93,24 @@ impl ToolDispatcher {
             .map(|definition| definition.name)
             .collect()
     }
+}
+
+/// Counts the bytes of `value` as compact JSON without building the string.
+fn json_size(value: &Value) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Writing a `Value` to a sink that never fails cannot fail.
+    let _ = serde_json::to_writer(&mut counter, value);
+    counter.0
 }
 
 impl std::fmt::Debug for ToolDispatcher {

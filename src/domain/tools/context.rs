@@ -4,7 +4,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::domain::errors::GoogleApiError;
+use crate::domain::errors::{CredentialError, GoogleApiError};
 use crate::domain::models::Credentials;
 use crate::domain::ports::{CalendarApi, GmailApi};
 use crate::domain::service::CredentialCache;
@@ -81,7 +81,7 @@ impl ToolContext {
     ///
     /// # Errors
     ///
-    /// [`ToolError::Rejected`] for a configuration problem, [`ToolError::Credentials`] when
+    /// [`CredentialError::NotConfigured`] for a configuration problem, [`ToolError::Credentials`] when
     /// no token can be had, and [`ToolError::Google`] when the call fails (after the retry,
     /// for a 401).
     pub(crate) async fn with_google<T, F, Fut>(&self, call: F) -> Result<T, ToolError>
@@ -90,7 +90,7 @@ impl ToolContext {
         Fut: Future<Output = Result<T, GoogleApiError>>,
     {
         if let Some(problem) = &self.settings.configuration_error {
-            return Err(ToolError::Rejected(problem.clone()));
+            return Err(CredentialError::NotConfigured(problem.clone()).into());
         }
 
         let credentials = self.credentials.get().await?;

@@ -40,6 +40,10 @@ pub(crate) struct HubStatusResult {
     token_expires_at: Option<String>,
     /// Seconds until that expiry.
     token_expires_in_seconds: Option<i64>,
+    /// Expiry of the hub's own credential for the source (the OMA JWT), RFC 3339 UTC.
+    oma_token_expires_at: Option<String>,
+    /// Problems coming up that the user should act on, such as an OMA JWT about to expire.
+    warnings: Vec<String>,
 }
 
 #[async_trait]
@@ -75,9 +79,18 @@ impl Tool for HubStatus {
             scopes: Vec::new(),
             token_expires_at: None,
             token_expires_in_seconds: None,
+            oma_token_expires_at: None,
+            warnings: Vec::new(),
         };
         if result.configuration_error.is_some() {
             return Ok(result);
+        }
+
+        if let Some(expiry) = provider.source_token_expiry() {
+            result.oma_token_expires_at = Some(expiry.to_rfc3339());
+            result
+                .warnings
+                .extend(source_token_warning(expiry, Utc::now()));
         }
 
         match tokio::time::timeout(STATUS_TIMEOUT, provider.status()).await {
@@ -120,6 +133,30 @@ impl Tool for HubStatus {
     }
 }
 
+/// How long before the OMA JWT expires `hub_status` warns about it.
+const SOURCE_TOKEN_WARNING: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
+/// Returns a warning when the hub's own credential expires within
+/// [`SOURCE_TOKEN_WARNING`] of `now` or has expired.
+fn source_token_warning(
+    expiry: chrono::DateTime<Utc>,
+    now: chrono::DateTime<Utc>,
+) -> Option<String> {
+    let at = expiry.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let renew = "Log in to the OMA web UI and set OMA_ACCESS_TOKEN to the new token, or set \
+                 OMA_USERNAME and OMA_PASSWORD so the hub logs in again by itself.";
+    if expiry <= now {
+        Some(format!("The OMA access token expired at {at}. {renew}"))
+    } else if expiry - now <= SOURCE_TOKEN_WARNING {
+        let minutes = (expiry - now).num_minutes();
+        Some(format!(
+            "The OMA access token expires at {at}, in {minutes} min. {renew}"
+        ))
+    } else {
+        None
+    }
+}
+
 impl Render for HubStatusResult {
     fn render_text(&self) -> String {
         let mut out = format!(
@@ -159,6 +196,33 @@ impl Render for HubStatusResult {
                 None => at,
             });
         line("Token expires", expiry);
+        line("OMA token expires", self.oma_token_expires_at.clone());
+        for warning in &self.warnings {
+            out.push_str(&format!("Warning: {warning}\n"));
+        }
         out.trim_end().to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::*;
+
+    #[test]
+    fn source_token_warning_windows() {
+        let now = Utc::now();
+        assert_eq!(source_token_warning(now + TimeDelta::hours(1), now), None);
+
+        let soon = source_token_warning(now + TimeDelta::minutes(3), now).expect("a warning");
+        assert!(
+            soon.contains("in 2 min") || soon.contains("in 3 min"),
+            "{soon}"
+        );
+        assert!(soon.contains("OMA_ACCESS_TOKEN"), "{soon}");
+
+        let expired = source_token_warning(now - TimeDelta::minutes(1), now).expect("a warning");
+        assert!(expired.contains("expired"), "{expired}");
     }
 }

@@ -9,6 +9,7 @@ use crate::domain::errors::GoogleApiError;
 use crate::domain::models::calendar::{CalendarList, Event, EventListQuery, Events};
 use crate::domain::models::{AccessToken, CalendarId, EventId};
 use crate::domain::ports::CalendarApi;
+use crate::outbound::retry::RetryPolicy;
 
 /// A Calendar v3 REST client acting as the token's user.
 ///
@@ -18,6 +19,7 @@ use crate::domain::ports::CalendarApi;
 pub struct CalendarClient {
     http: reqwest::Client,
     base: ServiceBase,
+    retry: RetryPolicy,
 }
 
 impl CalendarClient {
@@ -26,7 +28,15 @@ impl CalendarClient {
         Self {
             http,
             base: endpoints.calendar().clone(),
+            retry: RetryPolicy::DEFAULT,
         }
+    }
+
+    /// Replaces the retry policy ([`RetryPolicy::DEFAULT`] unless set).
+    #[must_use]
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
     }
 
     async fn get<T: serde::de::DeserializeOwned>(
@@ -44,7 +54,7 @@ impl CalendarClient {
             token,
             body_limit: RESOURCE_BODY_LIMIT,
         };
-        get_json(&self.http, call).await
+        get_json(&self.http, &self.retry, call).await
     }
 }
 

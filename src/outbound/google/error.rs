@@ -3,9 +3,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -134,23 +132,7 @@ fn bounded(text: &str) -> String {
     }
 }
 
-/// Reads `Retry-After` as delay seconds or as an HTTP date, the two forms RFC 9110 allows.
-/// A date in the past gives zero; an unreadable value gives `None`.
-pub(super) fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-
-    // IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) is a subset of RFC 2822.
-    let date = DateTime::parse_from_rfc2822(value).ok()?;
-    Some(
-        (date.with_timezone(&Utc) - now)
-            .to_std()
-            .unwrap_or(Duration::ZERO),
-    )
-}
+pub(super) use crate::outbound::http::retry_after;
 
 /// Parses a success body into `T`, naming the method and the JSON path that failed.
 ///
@@ -235,7 +217,8 @@ pub(super) fn body_error(method: &str, error: BodyError) -> GoogleApiError {
 
 #[cfg(test)]
 mod tests {
-    use reqwest::header::HeaderValue;
+    use chrono::{DateTime, Utc};
+    use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
     use serde_json::json;
 
     use super::*;

@@ -11,6 +11,7 @@ use crate::domain::models::gmail::{
 };
 use crate::domain::models::{AccessToken, AttachmentId, MessageId, ThreadId};
 use crate::domain::ports::GmailApi;
+use crate::outbound::retry::RetryPolicy;
 
 /// The largest body read for a message or a thread. In the `full` format Gmail inlines the
 /// text and HTML parts, and a thread repeats them for every message, so a long thread of
@@ -33,6 +34,7 @@ const ME: &str = "me";
 pub struct GmailClient {
     http: reqwest::Client,
     base: ServiceBase,
+    retry: RetryPolicy,
 }
 
 impl GmailClient {
@@ -41,7 +43,15 @@ impl GmailClient {
         Self {
             http,
             base: endpoints.gmail().clone(),
+            retry: RetryPolicy::DEFAULT,
         }
+    }
+
+    /// Replaces the retry policy ([`RetryPolicy::DEFAULT`] unless set).
+    #[must_use]
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
     }
 
     async fn get<T: serde::de::DeserializeOwned>(
@@ -55,6 +65,7 @@ impl GmailClient {
         let url = self.base.url(segments)?;
         get_json(
             &self.http,
+            &self.retry,
             Call {
                 method,
                 url,

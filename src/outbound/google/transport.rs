@@ -13,6 +13,15 @@ use super::error::{ERROR_BODY_LIMIT, body_error, error_from_status, parse_succes
 use crate::domain::errors::GoogleApiError;
 use crate::domain::models::AccessToken;
 use crate::outbound::http::{describe_error, read_body_limited};
+use crate::outbound::retry::{self, Decision, Failed, GaveUp, RetryPolicy};
+
+/// The rate-limit reasons worth a retry within one call. `quotaExceeded` and
+/// `dailyLimitExceeded` are not among them: those quotas recover in hours, not seconds.
+const RETRYABLE_RATE_LIMIT_REASONS: [&str; 3] = [
+    "rateLimitExceeded",
+    "userRateLimitExceeded",
+    "RESOURCE_EXHAUSTED",
+];
 
 /// The largest JSON body read for a list or a single calendar resource. By estimate, even a
 /// full page of 2500 events with long descriptions and attendee lists stays in the low
@@ -58,19 +67,71 @@ pub(super) struct Call<'a> {
     pub(super) body_limit: usize,
 }
 
-/// Sends a call and parses its JSON response into `T`.
+/// Sends a call under `policy` and parses its JSON response into `T`.
 ///
-/// Logs one debug line with the method, status and latency. The URL is never logged,
-/// because its path and query carry ids and search terms.
+/// 5xx statuses, transport failures, 429 and the short-term rate-limit reasons are retried
+/// (see [`is_worth_retrying`]); every other error returns at once.
+///
+/// Logs one debug line per attempt with the method, status and latency. The URL is never
+/// logged, because its path and query carry ids and search terms.
 ///
 /// # Errors
 ///
 /// Google's error statuses as [`error_from_status`] maps them, [`GoogleApiError::Unavailable`]
-/// for transport failures, and [`GoogleApiError::InvalidResponse`] for a body over the
-/// limit or one that does not parse.
+/// for transport failures and for a call that passed the policy's deadline, and
+/// [`GoogleApiError::InvalidResponse`] for a body over the limit or one that does not parse.
 pub(super) async fn get_json<T: DeserializeOwned>(
     http: &reqwest::Client,
+    policy: &RetryPolicy,
     call: Call<'_>,
+) -> Result<T, GoogleApiError> {
+    let outcome = retry::run(
+        policy,
+        call.method,
+        |_| attempt(http, &call),
+        is_worth_retrying,
+    )
+    .await;
+
+    outcome.map_err(|failed| deadline_error(failed, policy))
+}
+
+/// Decides whether a Google error can go away within one call.
+pub(super) fn is_worth_retrying(error: &GoogleApiError) -> Decision {
+    match error {
+        GoogleApiError::Unavailable { .. } => Decision::Retry { retry_after: None },
+        GoogleApiError::RateLimited {
+            reason,
+            retry_after,
+            ..
+        } if reason
+            .as_deref()
+            .is_none_or(|reason| RETRYABLE_RATE_LIMIT_REASONS.contains(&reason)) =>
+        {
+            Decision::Retry {
+                retry_after: *retry_after,
+            }
+        }
+        _ => Decision::Stop,
+    }
+}
+
+fn deadline_error(failed: Failed<GoogleApiError>, policy: &RetryPolicy) -> GoogleApiError {
+    match (failed.reason, failed.last_error) {
+        (GaveUp::Deadline, _) | (_, None) => GoogleApiError::Unavailable {
+            message: format!(
+                "Google did not answer within the hub's limit of {} s for one call ({} attempts)",
+                policy.deadline.as_secs_f64(),
+                failed.attempts
+            ),
+        },
+        (_, Some(error)) => error,
+    }
+}
+
+async fn attempt<T: DeserializeOwned>(
+    http: &reqwest::Client,
+    call: &Call<'_>,
 ) -> Result<T, GoogleApiError> {
     let method = call.method;
     let token = call.token;
@@ -93,10 +154,10 @@ pub(super) async fn get_json<T: DeserializeOwned>(
 
 async fn exchange<T: DeserializeOwned>(
     http: &reqwest::Client,
-    call: Call<'_>,
+    call: &Call<'_>,
     status_seen: &mut Option<StatusCode>,
 ) -> Result<T, GoogleApiError> {
-    let mut url = call.url;
+    let mut url = call.url.clone();
     call.query.apply_to(&mut url);
 
     let response = http

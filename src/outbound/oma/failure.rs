@@ -25,6 +25,16 @@ pub(super) enum Failure {
     Final(CredentialError),
 }
 
+/// A one-line reason for the retry log.
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Transient(transient) => transient.fmt(f),
+            Self::Final(error) => error.fmt(f),
+        }
+    }
+}
+
 /// A failure that may go away on its own.
 #[derive(Debug)]
 pub(super) enum Transient {
@@ -32,6 +42,13 @@ pub(super) enum Transient {
     Status {
         /// The HTTP status.
         status: StatusCode,
+        /// The server's short `detail`.
+        detail: Option<String>,
+    },
+    /// HTTP 429, with the server's `Retry-After` and `detail` where it gave them.
+    RateLimited {
+        /// How long the server asked the client to wait.
+        retry_after: Option<Duration>,
         /// The server's short `detail`.
         detail: Option<String>,
     },
@@ -61,6 +78,7 @@ impl fmt::Display for Transient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Status { status, .. } => write!(f, "HTTP {}", status.as_u16()),
+            Self::RateLimited { .. } => f.write_str("HTTP 429"),
             Self::Timeout => f.write_str("the request timed out"),
             Self::Connect(cause) | Self::Transport(cause) => f.write_str(cause),
         }
@@ -135,6 +153,11 @@ impl MessageContext {
                 status.as_u16(),
                 quote_detail(detail.as_deref())
             ),
+            Transient::RateLimited { detail, .. } => format!(
+                "The OMA Backend at {host} answered HTTP 429 (too many requests){} {after}. Wait a \
+                 minute, then try again.",
+                quote_detail(detail.as_deref())
+            ),
             Transient::Timeout => format!(
                 "The OMA Backend at {host} did not respond within OMA_TIMEOUT_SECS ({} s) {after}. Check \
                  that the server at OMA_BACKEND_URL is running and reachable, or raise OMA_TIMEOUT_SECS \
@@ -162,6 +185,18 @@ impl MessageContext {
         CredentialError::Unavailable(message)
     }
 
+    /// Builds the error for a call that passed its deadline, `deadline` after it started.
+    pub(super) fn deadline(&self, deadline: Duration, attempts: u32) -> CredentialError {
+        CredentialError::Unavailable(format!(
+            "The OMA Backend at {} did not deliver a usable answer within the hub's limit of {} s for \
+             one request {}. Check that the server at OMA_BACKEND_URL is running and reachable, then \
+             try again.",
+            self.host,
+            deadline.as_secs_f64(),
+            after_attempts(attempts)
+        ))
+    }
+
     fn unauthorized(&self, code: u16, quoted: &str, now: DateTime<Utc>) -> String {
         let reason = match self.token_expiry {
             Some(expiry) if expiry <= now => format!(
@@ -172,7 +207,8 @@ impl MessageContext {
         };
         format!(
             "The OMA Backend rejected OMA_ACCESS_TOKEN with HTTP {code}{quoted}, {reason}. Log in to the \
-             OMA web UI (or POST {}/auth/login) and set OMA_ACCESS_TOKEN to the new token.",
+             OMA web UI (or POST {}/auth/login) and set OMA_ACCESS_TOKEN to the new token, or set \
+             OMA_USERNAME and OMA_PASSWORD so the hub logs in again by itself.",
             self.api_prefix
         )
     }

@@ -556,3 +556,24 @@ fn every_tool_has_object_schemas_and_annotations() {
         );
     }
 }
+
+#[tokio::test]
+async fn oversized_arguments_rejected_with_size() {
+    let dispatcher = dispatcher(
+        MockCredentialProvider::new(),
+        MockGmailApi::new(),
+        MockCalendarApi::new(),
+    );
+    let query = "x".repeat(super::MAX_ARGUMENTS_BYTES);
+
+    let error = dispatcher
+        .call("gmail_search_messages", json!({ "query": query }))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(error, ToolError::InvalidArguments { .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("65548 bytes"), "{error}");
+}
