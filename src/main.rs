@@ -194,7 +194,6 @@ mod auth {
                     open_browser: !no_browser,
                     timeout: Duration::from_secs(timeout),
                 };
-                let stdin = tokio::io::BufReader::new(tokio::io::stdin());
                 let endpoint = TokenEndpoint::new(http.clone());
                 let summary = login::login(
                     &http,
@@ -202,7 +201,7 @@ mod auth {
                     &settings,
                     &options,
                     show_prompt,
-                    Some(stdin),
+                    Some(stdin_lines()),
                 )
                 .await
                 .map_err(|error| error.to_string())?;
@@ -248,6 +247,21 @@ mod auth {
             }
         }
         Ok(ExitCode::SUCCESS)
+    }
+
+    /// Reads stdin lines on a plain thread, which the process does not wait for at exit,
+    /// unlike a read pending on tokio's stdin.
+    fn stdin_lines() -> tokio::sync::mpsc::Receiver<String> {
+        let (sender, receiver) = tokio::sync::mpsc::channel(4);
+        std::thread::spawn(move || {
+            for line in std::io::stdin().lines() {
+                let Ok(line) = line else { break };
+                if sender.blocking_send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        receiver
     }
 
     fn show_prompt(prompt: &LoginPrompt) {

@@ -19,7 +19,6 @@ use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use rand::RngCore as _;
 use sha2::Digest as _;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt as _};
 use tokio::sync::{mpsc, oneshot};
 use url::Url;
 
@@ -119,8 +118,10 @@ impl TokenSummary {
 
 /// Runs the installed-app flow and writes the token file.
 ///
-/// Calls `show` once with the URL to open, before waiting. Lines read from `pasted` that
+/// Calls `show` once with the URL to open, before waiting. Lines received on `pasted` that
 /// hold the redirected URL (or its query) complete the flow as the loopback redirect does.
+/// The caller reads them (from stdin, say) on a thread of its own, because a read pending
+/// on tokio's stdin would keep the runtime from shutting down.
 ///
 /// # Errors
 ///
@@ -129,17 +130,14 @@ impl TokenSummary {
 ///   match, the wait times out or Google rejects the code.
 /// - [`CredentialError::Unavailable`] when the listener cannot start, Google cannot be
 ///   reached, or the token file cannot be written.
-pub async fn login<R>(
+pub async fn login(
     http: &reqwest::Client,
     endpoint: &TokenEndpoint,
     settings: &LocalFileSettings,
     options: &LoginOptions,
     show: impl FnOnce(&LoginPrompt),
-    pasted: Option<R>,
-) -> Result<TokenSummary, CredentialError>
-where
-    R: AsyncBufRead + Unpin,
-{
+    pasted: Option<mpsc::Receiver<String>>,
+) -> Result<TokenSummary, CredentialError> {
     let (client, auth_uri) = login_client(settings)?;
     let verifier = random_token();
     let state = random_token();
@@ -343,15 +341,12 @@ fn callback_result(params: &HashMap<String, String>, state: &str) -> Callback {
         })
 }
 
-async fn wait_for_code<R>(
+async fn wait_for_code(
     mut received: mpsc::Receiver<Callback>,
-    pasted: Option<R>,
+    pasted: Option<mpsc::Receiver<String>>,
     state: &str,
     timeout: Duration,
-) -> Result<String, CredentialError>
-where
-    R: AsyncBufRead + Unpin,
-{
+) -> Result<String, CredentialError> {
     let from_listener = async {
         match received.recv().await {
             Some(result) => result,
@@ -371,20 +366,14 @@ where
 
 /// Reads pasted lines until one holds a redirect URL (or its query string). Never
 /// finishes when there is no input or it ends.
-async fn read_pasted<R>(pasted: Option<R>, state: &str) -> Callback
-where
-    R: AsyncBufRead + Unpin,
-{
+async fn read_pasted(pasted: Option<mpsc::Receiver<String>>, state: &str) -> Callback {
     let Some(mut pasted) = pasted else {
         return std::future::pending().await;
     };
-    let mut line = String::new();
     loop {
-        line.clear();
-        match pasted.read_line(&mut line).await {
-            Ok(0) | Err(_) => return std::future::pending().await,
-            Ok(_) => {}
-        }
+        let Some(line) = pasted.recv().await else {
+            return std::future::pending().await;
+        };
         let text = line.trim();
         if text.is_empty() {
             continue;
@@ -620,15 +609,20 @@ mod tests {
     #[tokio::test]
     async fn pasted_url_completes_wait() {
         let (_sender, received) = mpsc::channel(1);
-        let input: &[u8] = b"garbage\nhttp://127.0.0.1:1/?state=s&code=the-code\n";
-        let code = wait_for_code(received, Some(input), "s", Duration::from_secs(5)).await;
+        let (paste, pasted) = mpsc::channel(4);
+        paste.send("garbage".to_owned()).await.unwrap();
+        paste
+            .send("http://127.0.0.1:1/?state=s&code=the-code".to_owned())
+            .await
+            .unwrap();
+        let code = wait_for_code(received, Some(pasted), "s", Duration::from_secs(5)).await;
         assert_eq!(code.unwrap(), "the-code");
     }
 
     #[tokio::test]
     async fn wait_times_out() {
         let (_sender, received) = mpsc::channel(1);
-        let error = wait_for_code(received, None::<&[u8]>, "s", Duration::from_millis(10))
+        let error = wait_for_code(received, None, "s", Duration::from_millis(10))
             .await
             .unwrap_err();
         assert!(error.to_string().contains("within"), "{error}");

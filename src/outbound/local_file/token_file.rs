@@ -655,7 +655,6 @@ mod tests {
 
         let (sender, receiver) = std::sync::mpsc::channel();
         let waiter = {
-            let path = path.clone();
             std::thread::spawn(move || {
                 let _second = lock_token_file(&path).unwrap();
                 sender.send(()).unwrap();
