@@ -568,7 +568,7 @@ mod tests {
         // RFC 7636 appendix B.
         assert_eq!(
             code_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFWvGG-Ejh2eQ7tBSYlR5SIcd4nWqJZM"
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
 
