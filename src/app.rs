@@ -22,7 +22,9 @@ use crate::domain::models::{
 use crate::domain::ports::{CalendarApi, CredentialProvider, GmailApi};
 use crate::domain::service::{CredentialCache, ToolDispatcher};
 use crate::domain::tools::{ToolContext, ToolSettings};
+use crate::outbound::fallback::RefreshFallback;
 use crate::outbound::google::{CalendarClient, GmailClient, GoogleEndpoints};
+use crate::outbound::google_oauth::{OAuthClient, OAuthEndpoints, TokenEndpoint};
 use crate::outbound::http::{HttpSettings, build_client};
 
 /// Builds a dispatcher with the adapters the configuration selects.
@@ -32,9 +34,9 @@ use crate::outbound::http::{HttpSettings, build_client};
 /// Returns a message saying what to change when the selected mode is not compiled into
 /// this build or its adapter cannot be set up.
 pub fn build_dispatcher(config: &Config) -> Result<ToolDispatcher, String> {
-    let provider = credential_provider(config)?;
-
     let http = build_client(&HttpSettings::default()).map_err(|error| error.to_string())?;
+    let provider = credential_provider(config, &http)?;
+
     let endpoints = config
         .google_api_base_url
         .clone()
@@ -76,15 +78,54 @@ pub fn unconfigured_dispatcher(mode: AuthMode, problem: String) -> ToolDispatche
     ))
 }
 
-fn credential_provider(config: &Config) -> Result<Arc<dyn CredentialProvider>, String> {
+fn credential_provider(
+    config: &Config,
+    http: &reqwest::Client,
+) -> Result<Arc<dyn CredentialProvider>, String> {
     match config.auth_mode {
-        AuthMode::OmaBackend => oma_provider(config),
-        AuthMode::LocalFile => local_file_provider(config),
+        AuthMode::OmaBackend => oma_provider(config, http),
+        AuthMode::LocalFile => local_file_provider(config, http),
     }
 }
 
+/// Returns the OAuth endpoints: Google's, or those under `GOOGLE_OAUTH_BASE_URL`.
+pub fn oauth_endpoints(config: &Config) -> OAuthEndpoints {
+    config
+        .oauth
+        .base_url
+        .as_ref()
+        .map_or_else(OAuthEndpoints::google, OAuthEndpoints::under)
+}
+
+/// Wraps the OMA provider in [`RefreshFallback`] when the hub has its own OAuth client
+/// (`GOOGLE_CLIENT_ID` and `GOOGLE_CLIENT_SECRET`), so that an unreachable OMA Backend does
+/// not stop the tools while the last Google token can still be refreshed.
+#[cfg_attr(not(feature = "oma-backend"), allow(dead_code))]
+fn with_fallback(
+    primary: Arc<dyn CredentialProvider>,
+    config: &Config,
+    http: &reqwest::Client,
+) -> Arc<dyn CredentialProvider> {
+    let Some((client_id, client_secret)) = config.oauth.client() else {
+        return primary;
+    };
+    let client = OAuthClient {
+        client_id,
+        client_secret,
+        token_uri: oauth_endpoints(config).token_uri,
+    };
+    Arc::new(RefreshFallback::new(
+        primary,
+        TokenEndpoint::new(http.clone()),
+        client,
+    ))
+}
+
 #[cfg(feature = "oma-backend")]
-fn oma_provider(config: &Config) -> Result<Arc<dyn CredentialProvider>, String> {
+fn oma_provider(
+    config: &Config,
+    http: &reqwest::Client,
+) -> Result<Arc<dyn CredentialProvider>, String> {
     use crate::outbound::circuit_breaker::{BreakerSettings, CircuitBreaker};
     use crate::outbound::oma::{OmaClient, OmaLogin, OmaOptions, OmaSettings};
     use secrecy::SecretString;
@@ -117,15 +158,17 @@ fn oma_provider(config: &Config) -> Result<Arc<dyn CredentialProvider>, String> 
         login,
     };
     let client = OmaClient::with_options(settings, options).map_err(|error| error.to_string())?;
-    Ok(Arc::new(CircuitBreaker::new(
-        Arc::new(client),
-        "OMA Backend",
-        BreakerSettings::default(),
-    )))
+    // The breaker sits next to the OMA client, so the fallback (outside it) takes over at
+    // once while the backend is marked down.
+    let guarded = CircuitBreaker::new(Arc::new(client), "OMA Backend", BreakerSettings::default());
+    Ok(with_fallback(Arc::new(guarded), config, http))
 }
 
 #[cfg(not(feature = "oma-backend"))]
-fn oma_provider(_config: &Config) -> Result<Arc<dyn CredentialProvider>, String> {
+fn oma_provider(
+    _config: &Config,
+    _http: &reqwest::Client,
+) -> Result<Arc<dyn CredentialProvider>, String> {
     Err(
         "AUTH_MODE=oma_backend needs the oma-backend feature, which this build lacks; \
          rebuild with --features oma-backend or set AUTH_MODE=local_file"
@@ -133,17 +176,35 @@ fn oma_provider(_config: &Config) -> Result<Arc<dyn CredentialProvider>, String>
     )
 }
 
+/// Returns the `local_file` settings the configuration describes.
 #[cfg(feature = "local-file")]
-fn local_file_provider(config: &Config) -> Result<Arc<dyn CredentialProvider>, String> {
+pub fn local_file_settings(config: &Config) -> crate::outbound::local_file::LocalFileSettings {
+    crate::outbound::local_file::LocalFileSettings {
+        token_path: config.local_file.token_path.clone(),
+        credentials_path: config.local_file.credentials_path.clone(),
+        client: config.oauth.client(),
+        endpoints: oauth_endpoints(config),
+    }
+}
+
+#[cfg(feature = "local-file")]
+fn local_file_provider(
+    config: &Config,
+    http: &reqwest::Client,
+) -> Result<Arc<dyn CredentialProvider>, String> {
     use crate::outbound::local_file::TokenFileProvider;
 
     Ok(Arc::new(TokenFileProvider::new(
-        config.local_file.token_path.clone(),
+        local_file_settings(config),
+        TokenEndpoint::new(http.clone()),
     )))
 }
 
 #[cfg(not(feature = "local-file"))]
-fn local_file_provider(_config: &Config) -> Result<Arc<dyn CredentialProvider>, String> {
+fn local_file_provider(
+    _config: &Config,
+    _http: &reqwest::Client,
+) -> Result<Arc<dyn CredentialProvider>, String> {
     Err(
         "AUTH_MODE=local_file needs the local-file feature, which this build lacks; \
          rebuild with --features local-file or set AUTH_MODE=oma_backend"
@@ -256,15 +317,30 @@ impl CredentialProvider for UnconfiguredProvider {
     }
 }
 
-/// Points the configuration at a running sandbox: the OMA Backend and Google's APIs both
-/// become the sandbox's loopback URL, whatever the environment says.
+/// Points the configuration at a running sandbox: the OMA Backend, Google's APIs and
+/// Google's OAuth endpoints (`GOOGLE_OAUTH_BASE_URL`, with the sandbox's OAuth client as
+/// `GOOGLE_CLIENT_ID` and `GOOGLE_CLIENT_SECRET`) all become the sandbox's loopback URL,
+/// whatever the environment says.
+///
+/// `AUTH_MODE=local_file` is kept, so that `auth login` and the token refresh run against
+/// the sandbox; the token file is then still `GOOGLE_TOKEN_PATH`. Any other mode becomes
+/// `oma_backend`.
 #[cfg(feature = "sandbox")]
 pub fn point_at_sandbox(
     sources: &mut crate::config::ConfigSources,
     sandbox: &crate::sandbox::Sandbox,
 ) {
     let url = sandbox.base_url().to_string();
-    sources.set_override("AUTH_MODE", AuthMode::OmaBackend.as_str());
+    let local_file = sources
+        .get("AUTH_MODE")
+        .and_then(|mode| mode.parse::<AuthMode>().ok())
+        == Some(AuthMode::LocalFile);
+    if !local_file {
+        sources.set_override("AUTH_MODE", AuthMode::OmaBackend.as_str());
+    }
+    sources.set_override("GOOGLE_OAUTH_BASE_URL", url.clone());
+    sources.set_override("GOOGLE_CLIENT_ID", crate::sandbox::OAUTH_CLIENT_ID);
+    sources.set_override("GOOGLE_CLIENT_SECRET", crate::sandbox::OAUTH_CLIENT_SECRET);
     sources.set_override("OMA_BACKEND_URL", url.clone());
     sources.set_override("OMA_API_PREFIX", crate::config::DEFAULT_OMA_API_PREFIX);
     sources.set_override("OMA_ACCESS_TOKEN", sandbox.oma_access_token());

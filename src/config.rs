@@ -21,6 +21,8 @@ pub const DEFAULT_OMA_TIMEOUT: Duration = Duration::from_secs(15);
 pub const DEFAULT_CREDENTIALS_PATH: &str = "secrets/credentials.google.json";
 /// The default token path in `local_file` mode.
 pub const DEFAULT_TOKEN_PATH: &str = "data/token.google.json";
+/// The services `auth login` asks scopes for when `HUB_SERVICES` is not set.
+pub const DEFAULT_SERVICES: &str = "gmail,calendar";
 
 /// Where configuration values come from, highest precedence first: values set by the
 /// program, the process environment, then the `.env` file.
@@ -168,6 +170,30 @@ pub struct Config {
     pub google_api_base_url: Option<Url>,
     /// Where `gmail_get_attachment` saves files (`HUB_ATTACHMENT_DIR`).
     pub attachment_dir: PathBuf,
+    /// The hub's own OAuth client and endpoints.
+    pub oauth: GoogleOAuthConfig,
+    /// `HUB_SERVICES`: the Google services whose scopes `auth login` asks for.
+    pub services: Vec<String>,
+}
+
+/// The hub's own OAuth client, used by `local_file` mode and by the fallback in
+/// `oma_backend` mode.
+#[derive(Debug, Clone, Default)]
+pub struct GoogleOAuthConfig {
+    /// `GOOGLE_CLIENT_ID`, which wins over the client-secrets file.
+    pub client_id: Option<String>,
+    /// `GOOGLE_CLIENT_SECRET`.
+    pub client_secret: Option<SecretString>,
+    /// `GOOGLE_OAUTH_BASE_URL`: replaces Google's OAuth endpoints with
+    /// `{base}/o/oauth2/auth`, `{base}/token` and `{base}/revoke`, for the sandbox and tests.
+    pub base_url: Option<Url>,
+}
+
+impl GoogleOAuthConfig {
+    /// Returns the client ID and secret when both are set.
+    pub fn client(&self) -> Option<(String, SecretString)> {
+        Some((self.client_id.clone()?, self.client_secret.clone()?))
+    }
 }
 
 /// OMA Backend settings.
@@ -247,6 +273,20 @@ impl Config {
     ///
     /// Returns a [`ConfigError`] listing every missing or invalid value.
     pub fn from_sources(sources: &ConfigSources) -> Result<Self, ConfigError> {
+        Self::read(sources, true)
+    }
+
+    /// Reads the configuration for the `auth` commands, which create or remove the token
+    /// file: neither the token file nor the OMA settings need to exist.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`ConfigError`] listing every invalid value.
+    pub fn for_auth_commands(sources: &ConfigSources) -> Result<Self, ConfigError> {
+        Self::read(sources, false)
+    }
+
+    fn read(sources: &ConfigSources, serving: bool) -> Result<Self, ConfigError> {
         let mut problems = Vec::new();
 
         let auth_mode = match sources.get("AUTH_MODE").map(str::parse::<AuthMode>) {
@@ -263,7 +303,7 @@ impl Config {
         let mode_known = problems.is_empty();
         let oma = read_oma(
             sources,
-            mode_known && auth_mode == AuthMode::OmaBackend,
+            mode_known && serving && auth_mode == AuthMode::OmaBackend,
             &mut problems,
         );
         let local_file = LocalFileConfig {
@@ -278,11 +318,44 @@ impl Config {
                     .unwrap_or(DEFAULT_TOKEN_PATH),
             ),
         };
-        if mode_known && auth_mode == AuthMode::LocalFile && !local_file.token_path.exists() {
+        if mode_known
+            && serving
+            && auth_mode == AuthMode::LocalFile
+            && !local_file.token_path.exists()
+        {
             problems.push(format!(
-                "GOOGLE_TOKEN_PATH: the token file {} does not exist; point GOOGLE_TOKEN_PATH at the token.json your current setup uses",
+                "GOOGLE_TOKEN_PATH: the token file {} does not exist; run `mcp-google-hub auth login` to create it, or point GOOGLE_TOKEN_PATH at the token.json your current setup uses",
                 local_file.token_path.display()
             ));
+        }
+        let oauth = GoogleOAuthConfig {
+            client_id: sources.get("GOOGLE_CLIENT_ID").map(str::to_owned),
+            client_secret: sources
+                .get("GOOGLE_CLIENT_SECRET")
+                .map(|secret| SecretString::from(secret.to_owned())),
+            base_url: sources
+                .get("GOOGLE_OAUTH_BASE_URL")
+                .and_then(|value| parse_url("GOOGLE_OAUTH_BASE_URL", value, &mut problems)),
+        };
+        if oauth.client_id.is_some() != oauth.client_secret.is_some() {
+            problems.push(
+                "GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET must be set together, or neither"
+                    .to_owned(),
+            );
+        }
+        let services: Vec<String> = sources
+            .get("HUB_SERVICES")
+            .unwrap_or(DEFAULT_SERVICES)
+            .split(',')
+            .map(|service| service.trim().to_ascii_lowercase())
+            .filter(|service| !service.is_empty())
+            .collect();
+        for service in &services {
+            if !matches!(service.as_str(), "gmail" | "calendar") {
+                problems.push(format!(
+                    "HUB_SERVICES names an unknown service {service:?}; use a comma-separated list of gmail and calendar"
+                ));
+            }
         }
         let google_api_base_url = sources
             .get("GOOGLE_API_BASE_URL")
@@ -303,6 +376,8 @@ impl Config {
             local_file,
             google_api_base_url,
             attachment_dir,
+            oauth,
+            services,
         })
     }
 }

@@ -24,7 +24,7 @@
 //! | feature | default | adds |
 //! |---|---|---|
 //! | `oma-backend` | yes | the OMA Backend credential provider |
-//! | `local-file` | yes | the token-file credential provider |
+//! | `local-file` | yes | the token-file credential provider and `auth login` |
 //! | `mcp-stdio` | yes | the MCP server over stdio (rmcp) |
 //! | `sandbox` | yes | the embedded sandbox (axum, mail-parser, icalendar) |
 //! | `test-util` | no | mockall mocks of the ports for embedders' tests |

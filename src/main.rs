@@ -67,6 +67,38 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Authorize a Google account for local_file mode, or show or remove the authorization.
+    Auth {
+        #[command(subcommand)]
+        command: AuthCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuthCommand {
+    /// Authorize in the browser and write the token file (GOOGLE_TOKEN_PATH).
+    ///
+    /// Asks for read-only scopes of the services in HUB_SERVICES (default gmail,calendar),
+    /// with the OAuth client from GOOGLE_CREDENTIALS_PATH (or GOOGLE_CLIENT_ID and
+    /// GOOGLE_CLIENT_SECRET). Google redirects the browser to a listener on 127.0.0.1 with a
+    /// free port; pasting the redirected URL on stdin works too.
+    Login {
+        /// Do not open a browser: print the URL, open it anywhere, and paste the address
+        /// the browser ends on (http://127.0.0.1:PORT/?state=...&code=...) here.
+        #[arg(long)]
+        no_browser: bool,
+        /// How long to wait for the authorization, in seconds.
+        #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+        timeout: u64,
+    },
+    /// Show the account, scopes and expiry the token file holds, never the tokens.
+    Status {
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke the authorization at Google and delete the token file.
+    Logout,
 }
 
 #[tokio::main]
@@ -91,7 +123,16 @@ async fn run(command: Command, options: &Cli) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let (dispatcher, _sandbox) = build(options).await;
+    let loaded = load_sources(options).await;
+    if let Command::Auth { command } = command {
+        let (sources, _sandbox) = loaded?;
+        let config = Config::for_auth_commands(&sources).map_err(|error| error.to_string())?;
+        return auth::run(command, &config).await;
+    }
+    let (dispatcher, _sandbox) = match loaded {
+        Ok((sources, sandbox)) => (build_dispatcher(&sources), sandbox),
+        Err(problem) => (Err((AuthMode::default(), problem)), None),
+    };
 
     match command {
         Command::Serve => {
@@ -118,33 +159,176 @@ async fn run(command: Command, options: &Cli) -> Result<ExitCode, String> {
                 .unwrap_or_else(|(mode, problem)| app::unconfigured_dispatcher(mode, problem));
             status(&dispatcher, json).await
         }
-        Command::Tools { .. } => unreachable!("handled before configuration is read"),
+        Command::Tools { .. } | Command::Auth { .. } => {
+            unreachable!("handled before the dispatcher is built")
+        }
     }
 }
 
-type Built = (
-    Result<ToolDispatcher, (AuthMode, String)>,
-    Option<SandboxHandle>,
-);
+#[cfg(feature = "local-file")]
+mod auth {
+    use std::process::ExitCode;
+    use std::time::Duration;
 
-/// Reads the configuration, starts the sandbox when asked, and builds the dispatcher.
-/// Every failure is returned as a configuration problem rather than an exit, so `serve`
-/// can still answer the MCP client.
-async fn build(options: &Cli) -> Built {
-    let mut sources = match ConfigSources::load(options.env_file.as_deref()) {
-        Ok(sources) => sources,
-        Err(problem) => return (Err((AuthMode::default(), problem)), None),
-    };
-    let sandbox = match start_sandbox(options, &mut sources).await {
-        Ok(sandbox) => sandbox,
-        Err(problem) => return (Err((AuthMode::default(), problem)), None),
+    use mcp_google_hub::app;
+    use mcp_google_hub::config::Config;
+    use mcp_google_hub::outbound::google_oauth::TokenEndpoint;
+    use mcp_google_hub::outbound::http::{HttpSettings, build_client};
+    use mcp_google_hub::outbound::local_file::login::{
+        self, LoginOptions, LoginPrompt, TokenSummary, scopes_for_services,
     };
 
-    let dispatcher = match Config::from_sources(&sources) {
+    use super::{AuthCommand, print_output};
+
+    pub(super) async fn run(command: AuthCommand, config: &Config) -> Result<ExitCode, String> {
+        let settings = app::local_file_settings(config);
+        let http = build_client(&HttpSettings::default()).map_err(|error| error.to_string())?;
+
+        match command {
+            AuthCommand::Login {
+                no_browser,
+                timeout,
+            } => {
+                let gmail_root = config.google_api_base_url.clone().unwrap_or_else(|| {
+                    url::Url::parse("https://gmail.googleapis.com/").expect("constant URL")
+                });
+                let options = LoginOptions {
+                    scopes: scopes_for_services(&config.services)?,
+                    gmail_root,
+                    open_browser: !no_browser,
+                    timeout: Duration::from_secs(timeout),
+                };
+                let endpoint = TokenEndpoint::new(http.clone());
+                let summary = login::login(
+                    &http,
+                    &endpoint,
+                    &settings,
+                    &options,
+                    show_prompt,
+                    Some(stdin_lines()),
+                )
+                .await
+                .map_err(|error| error.to_string())?;
+                print_output(&format!("Authorized. Wrote {}", summary.path.display()));
+                print_output(&render_summary(&summary));
+            }
+            AuthCommand::Status { json } => {
+                let summary = login::token_summary(&settings.token_path)
+                    .map_err(|error| error.to_string())?;
+                if json {
+                    let value = serde_json::json!({
+                        "path": summary.path,
+                        "account": summary.account,
+                        "scopes": summary.scopes,
+                        "expires_at": summary.expires_at.map(|at| at.to_rfc3339()),
+                        "has_refresh_token": summary.has_refresh_token,
+                        "client_id": summary.client_id,
+                    });
+                    let text =
+                        serde_json::to_string_pretty(&value).map_err(|error| error.to_string())?;
+                    print_output(&text);
+                } else {
+                    print_output(&format!("Token file: {}", summary.path.display()));
+                    print_output(&render_summary(&summary));
+                }
+            }
+            AuthCommand::Logout => {
+                let outcome = login::logout(&http, &settings)
+                    .await
+                    .map_err(|error| error.to_string())?;
+                match &outcome.revoked {
+                    Ok(()) => print_output("Revoked the authorization at Google."),
+                    Err(reason) => print_output(&format!("Not revoked: {reason}.")),
+                }
+                if outcome.deleted {
+                    print_output(&format!("Deleted {}", settings.token_path.display()));
+                } else {
+                    print_output(&format!(
+                        "No token file at {}",
+                        settings.token_path.display()
+                    ));
+                }
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+
+    /// Reads stdin lines on a plain thread, which the process does not wait for at exit,
+    /// unlike a read pending on tokio's stdin.
+    fn stdin_lines() -> tokio::sync::mpsc::Receiver<String> {
+        let (sender, receiver) = tokio::sync::mpsc::channel(4);
+        std::thread::spawn(move || {
+            for line in std::io::stdin().lines() {
+                let Ok(line) = line else { break };
+                if sender.blocking_send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        receiver
+    }
+
+    fn show_prompt(prompt: &LoginPrompt) {
+        print_output(&format!(
+            "Asking Google for these scopes:\n  {}",
+            prompt.scopes.join("\n  ")
+        ));
+        print_output(&format!(
+            "Open this URL in a browser and allow access (the hub listens on {} for the answer):\n{}",
+            prompt.redirect_uri, prompt.url
+        ));
+        print_output(
+            "If the browser runs on another machine, paste the address it ends on here and press Enter.",
+        );
+    }
+
+    fn render_summary(summary: &TokenSummary) -> String {
+        let expiry = summary
+            .expires_at
+            .map_or_else(|| "unknown".to_owned(), |at| at.to_rfc3339());
+        format!(
+            "Account: {}\nScopes: {}\nAccess token expires: {expiry}\nRefresh token: {}",
+            summary.account.as_deref().unwrap_or("unknown"),
+            if summary.scopes.is_empty() {
+                "unknown".to_owned()
+            } else {
+                summary.scopes.join(" ")
+            },
+            if summary.has_refresh_token {
+                "present, so the hub renews the access token itself"
+            } else {
+                "missing; run `mcp-google-hub auth login`"
+            },
+        )
+    }
+}
+
+#[cfg(not(feature = "local-file"))]
+mod auth {
+    use std::process::ExitCode;
+
+    use mcp_google_hub::config::Config;
+
+    use super::AuthCommand;
+
+    pub(super) async fn run(_command: AuthCommand, _config: &Config) -> Result<ExitCode, String> {
+        Err("the auth commands need the local-file feature, which this build lacks; rebuild with --features local-file".to_owned())
+    }
+}
+
+/// Reads the configuration sources and starts the sandbox when asked. A failure is a
+/// configuration problem, which `serve` reports per tool call instead of exiting.
+async fn load_sources(options: &Cli) -> Result<(ConfigSources, Option<SandboxHandle>), String> {
+    let mut sources = ConfigSources::load(options.env_file.as_deref())?;
+    let sandbox = start_sandbox(options, &mut sources).await?;
+    Ok((sources, sandbox))
+}
+
+fn build_dispatcher(sources: &ConfigSources) -> Result<ToolDispatcher, (AuthMode, String)> {
+    match Config::from_sources(sources) {
         Ok(config) => app::build_dispatcher(&config).map_err(|problem| (config.auth_mode, problem)),
         Err(error) => Err((error.auth_mode, error.to_string())),
-    };
-    (dispatcher, sandbox)
+    }
 }
 
 async fn status(dispatcher: &ToolDispatcher, json: bool) -> Result<ExitCode, String> {
@@ -311,6 +495,7 @@ async fn start_sandbox(
         mail_dir: options.sandbox_mail.clone(),
         calendar_dir: options.sandbox_calendar.clone(),
         user_email: None,
+        token_lifetime: None,
     })
     .await
     .map_err(|error| format!("the sandbox could not start: {error}"))?;

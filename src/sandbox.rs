@@ -11,6 +11,7 @@ mod builtin_mail;
 mod calendar;
 mod google_error;
 mod mailbox;
+mod oauth;
 mod oma;
 mod query;
 mod server;
@@ -19,7 +20,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::Utc;
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -27,6 +30,14 @@ use calendar::CalendarStore;
 use mailbox::Mailbox;
 use oma::TokenIssuer;
 use server::{AppState, Counters};
+
+/// The OAuth client ID the sandbox's authorization and token endpoints accept. Not a
+/// secret: every sandbox accepts it.
+pub const OAUTH_CLIENT_ID: &str = "mcp-google-hub-sandbox.apps.googleusercontent.com";
+
+/// The client secret that goes with [`OAUTH_CLIENT_ID`]. Public like the ID, because it
+/// only opens the sandbox.
+pub const OAUTH_CLIENT_SECRET: &str = "sandbox-client-secret";
 
 /// The user the sandbox serves when [`SandboxOptions::user_email`] is not set.
 pub const DEFAULT_USER_EMAIL: &str = "sandbox.user@example.com";
@@ -40,6 +51,9 @@ pub struct SandboxOptions {
     pub calendar_dir: Option<PathBuf>,
     /// The Google account the sandbox pretends to be; [`DEFAULT_USER_EMAIL`] when `None`.
     pub user_email: Option<String>,
+    /// The lifetime of the Google access tokens it issues; one hour, as Google's, when
+    /// `None`. Tests set a few seconds to watch tokens expire and the hub refresh them.
+    pub token_lifetime: Option<Duration>,
 }
 
 /// An error that keeps the sandbox from starting.
@@ -189,7 +203,12 @@ impl Sandbox {
         })?;
 
         let counters = Arc::new(Counters::default());
-        let tokens = TokenIssuer::new(&user_email, Utc::now());
+        let lifetime = options
+            .token_lifetime
+            .and_then(|lifetime| TimeDelta::from_std(lifetime).ok())
+            .filter(|lifetime| *lifetime > TimeDelta::zero())
+            .unwrap_or_else(|| TimeDelta::seconds(oma::GOOGLE_TOKEN_LIFETIME_SECS));
+        let tokens = TokenIssuer::new(&user_email, Utc::now(), lifetime);
         let oma_access_token = tokens.oma_token().to_owned();
         let message_count = mailbox.len();
         let event_count = calendar.len();
@@ -263,6 +282,12 @@ impl Sandbox {
     /// Returns the number of requests to the OMA credentials endpoint so far.
     pub fn oma_request_count(&self) -> u64 {
         self.counters.oma_requests()
+    }
+
+    /// Returns the number of requests to the OAuth token endpoint (code exchanges and
+    /// refreshes) so far.
+    pub fn token_request_count(&self) -> u64 {
+        self.counters.token_requests()
     }
 
     /// Stops accepting connections and waits until open requests complete.

@@ -54,6 +54,20 @@ pub trait CredentialProvider: Send + Sync {
     fn source_token_expiry(&self) -> Option<chrono::DateTime<chrono::Utc>> {
         None
     }
+
+    /// Tells the provider that Google rejected `token` with a 401 although its expiry said
+    /// it was usable, as happens when the user revokes access or the token is rotated
+    /// elsewhere.
+    ///
+    /// The [`CredentialCache`](crate::domain::service::CredentialCache) calls this once per
+    /// rejected token, before it calls [`fetch_credentials`](Self::fetch_credentials) again.
+    /// A provider that would otherwise hand the same token out again (one that reads it
+    /// from a file, say) must then get a new one on the next fetch. It must not block:
+    /// record the rejection and act on it in the next fetch. The default does nothing,
+    /// which suits sources that issue a fresh token on every fetch.
+    fn token_rejected(&self, token: &AccessToken) {
+        let _ = token;
+    }
 }
 
 /// The Gmail v1 calls the read tools need. Every call acts as the user `me`.

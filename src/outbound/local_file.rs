@@ -1,66 +1,231 @@
 //! Google token files (feature `local-file`): the authorized-user JSON that Python's
-//! google-auth writes (`token`, `refresh_token`, `expiry`, `scopes`, ...), and the
-//! variants other tools write.
+//! google-auth writes, refreshed at Google's token endpoint and written back in place.
 //!
-//! NOTE: this provider reads the token file and serves its access token. It does not yet
-//! exchange the refresh token for a new access token, so an expired token file must be
-//! renewed by the tool that wrote it.
+//! [`TokenFileProvider`] serves the file's access token while it has more than
+//! [`REFRESH_AHEAD`] left, and refreshes it otherwise, or when Google rejected it
+//! ([`CredentialProvider::token_rejected`]). A refresh takes an exclusive lock on the
+//! sibling file `token.json.lock`, reads the file again (another process may have refreshed
+//! it meanwhile) and only then asks Google, so hub processes sharing one file send one
+//! refresh between them and never write over each other. `auth login`, `auth status` and
+//! `auth logout` live in [`login`].
 
-use std::path::{Path, PathBuf};
+pub mod client_secrets;
+pub mod login;
+pub mod token_file;
+
+use std::path::PathBuf;
+use std::sync::Mutex;
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDateTime, Utc};
-use serde::Deserialize;
-use serde_json::Value;
+use chrono::Utc;
+use secrecy::SecretString;
 
+use self::client_secrets::read_client_secrets;
+use self::token_file::{
+    ReadError, StoredToken, lock_token_file, read_token_file, write_atomically,
+};
 use crate::domain::errors::CredentialError;
-use crate::domain::models::{AccessToken, AuthMode, Credentials, ProviderStatus, RefreshToken};
+use crate::domain::models::{AccessToken, AuthMode, Credentials, ProviderStatus};
 use crate::domain::ports::CredentialProvider;
+use crate::domain::service::REFRESH_AHEAD;
+use crate::outbound::google_oauth::{LOGIN_COMMAND, OAuthClient, OAuthEndpoints, TokenEndpoint};
 
-/// The largest token file read, in bytes. Real ones are under 2 KiB.
-const MAX_TOKEN_FILE_BYTES: u64 = 64 * 1024;
-
-/// Serves the access token from an authorized-user token file.
+/// Where the token file and the OAuth client come from.
 #[derive(Debug, Clone)]
+pub struct LocalFileSettings {
+    /// `GOOGLE_TOKEN_PATH`: the authorized-user token file.
+    pub token_path: PathBuf,
+    /// `GOOGLE_CREDENTIALS_PATH`: the client-secrets file, read only when the token file
+    /// does not name its client.
+    pub credentials_path: PathBuf,
+    /// `GOOGLE_CLIENT_ID` and `GOOGLE_CLIENT_SECRET`, which win over the client-secrets
+    /// file.
+    pub client: Option<(String, SecretString)>,
+    /// The OAuth endpoints; with `overridden` set (`GOOGLE_OAUTH_BASE_URL`) they win over
+    /// the endpoints stored in the files.
+    pub endpoints: OAuthEndpoints,
+}
+
+impl LocalFileSettings {
+    /// Settings for `token_path` with Google's endpoints and the default client-secrets
+    /// path.
+    pub fn new(token_path: impl Into<PathBuf>) -> Self {
+        Self {
+            token_path: token_path.into(),
+            credentials_path: PathBuf::from(crate::config::DEFAULT_CREDENTIALS_PATH),
+            client: None,
+            endpoints: OAuthEndpoints::google(),
+        }
+    }
+
+    /// Returns the OAuth client to refresh `stored` with: the client stored with the token
+    /// (the one that issued it), else `GOOGLE_CLIENT_ID`/`GOOGLE_CLIENT_SECRET`, else the
+    /// client-secrets file. The token endpoint is the overriding one, else the stored one,
+    /// else the client-secrets file's, else Google's. Blocking, because it may read a file.
+    ///
+    /// # Errors
+    ///
+    /// [`CredentialError::NotConfigured`] when no client can be found.
+    pub fn refresh_client(&self, stored: &StoredToken) -> Result<OAuthClient, CredentialError> {
+        let stored_client = match (&stored.client_id, &stored.client_secret) {
+            (Some(id), Some(secret)) => Some((id.clone(), secret.clone(), None)),
+            _ => None,
+        };
+        let (client_id, client_secret, file_token_uri) = match stored_client
+            .or_else(|| self.client.clone().map(|(id, secret)| (id, secret, None)))
+        {
+            Some(client) => client,
+            None => {
+                let secrets = read_client_secrets(&self.credentials_path).map_err(|problem| {
+                    CredentialError::NotConfigured(format!(
+                        "the token file {} names no OAuth client, and {problem}",
+                        self.token_path.display()
+                    ))
+                })?;
+                (secrets.client_id, secrets.client_secret, secrets.token_uri)
+            }
+        };
+
+        let token_uri = if self.endpoints.overridden {
+            self.endpoints.token_uri.clone()
+        } else {
+            stored
+                .token_uri
+                .as_deref()
+                .and_then(|uri| url::Url::parse(uri).ok())
+                .or(file_token_uri)
+                .unwrap_or_else(|| self.endpoints.token_uri.clone())
+        };
+        Ok(OAuthClient {
+            client_id,
+            client_secret,
+            token_uri,
+        })
+    }
+}
+
+/// Serves and refreshes the access token of an authorized-user token file.
+#[derive(Debug)]
 pub struct TokenFileProvider {
-    path: PathBuf,
+    settings: LocalFileSettings,
+    endpoint: TokenEndpoint,
+    /// The token Google last rejected, refreshed on the next fetch even if its expiry
+    /// says it is usable.
+    rejected: Mutex<Option<AccessToken>>,
 }
 
 impl TokenFileProvider {
-    /// Creates a provider over the token file at `path`. The file is read on each fetch,
+    /// Creates a provider over the settings' token file. The file is read on each fetch,
     /// so a token renewed by another program is picked up.
-    pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
-    }
-
-    /// Returns the token file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    async fn read(&self) -> Result<Credentials, CredentialError> {
-        let shown = self.path.display();
-        let metadata = tokio::fs::metadata(&self.path).await.map_err(|error| {
-            CredentialError::NotConfigured(format!(
-                "cannot read the token file {shown}: {error}; check GOOGLE_TOKEN_PATH"
-            ))
-        })?;
-        if metadata.len() > MAX_TOKEN_FILE_BYTES {
-            return Err(CredentialError::InvalidResponse(format!(
-                "the token file {shown} is {} bytes, too large for a token file; check GOOGLE_TOKEN_PATH",
-                metadata.len()
-            )));
+    pub fn new(settings: LocalFileSettings, endpoint: TokenEndpoint) -> Self {
+        Self {
+            settings,
+            endpoint,
+            rejected: Mutex::new(None),
         }
+    }
 
-        let text = tokio::fs::read_to_string(&self.path)
+    /// Returns the settings.
+    pub fn settings(&self) -> &LocalFileSettings {
+        &self.settings
+    }
+
+    async fn read(&self) -> Result<StoredToken, CredentialError> {
+        let path = self.settings.token_path.clone();
+        tokio::task::spawn_blocking(move || read_token_file(&path))
             .await
             .map_err(|error| {
-                CredentialError::NotConfigured(format!(
-                    "cannot read the token file {shown}: {error}"
+                CredentialError::Unavailable(format!("reading the token file failed: {error}"))
+            })?
+            .map_err(|error| match error {
+                ReadError::Missing(message) => CredentialError::NotConfigured(message),
+                ReadError::Invalid(message) => CredentialError::InvalidResponse(message),
+            })
+    }
+
+    fn rejected(&self) -> Option<AccessToken> {
+        self.rejected
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn clear_rejected(&self) {
+        *self
+            .rejected
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+
+    /// Returns the file's credentials if they can be served as they are.
+    fn servable(&self, stored: &StoredToken) -> Option<Credentials> {
+        let credentials = stored.credentials()?;
+        if self.rejected().as_ref() == Some(&credentials.access_token) {
+            return None;
+        }
+        let ahead = credentials
+            .remaining_at(Utc::now())
+            .is_none_or(|remaining| remaining > REFRESH_AHEAD);
+        ahead.then_some(credentials)
+    }
+
+    /// Refreshes under the file lock: reads the file again, and refreshes only if no other
+    /// process did in the meantime.
+    async fn refresh(&self) -> Result<Credentials, CredentialError> {
+        let path = self.settings.token_path.clone();
+        let lock = tokio::task::spawn_blocking(move || lock_token_file(&path))
+            .await
+            .map_err(|error| {
+                CredentialError::Unavailable(format!("locking the token file failed: {error}"))
+            })?
+            .map_err(|error| {
+                CredentialError::Unavailable(format!(
+                    "cannot lock {} ({error}); check that its folder is writable",
+                    token_file::lock_path(&self.settings.token_path).display()
                 ))
             })?;
-        parse_token_file(&text).map_err(|reason| {
-            CredentialError::InvalidResponse(format!("the token file {shown} {reason}"))
+
+        let mut stored = self.read().await?;
+        if let Some(credentials) = self.servable(&stored) {
+            tracing::debug!("another process refreshed the token file meanwhile");
+            self.clear_rejected();
+            return Ok(credentials);
+        }
+
+        let shown = self.settings.token_path.display();
+        let refresh_token = stored.refresh_token.clone().ok_or_else(|| {
+            CredentialError::NotConnected(format!(
+                "the access token in {shown} has expired and the file has no refresh token, so \
+                 the hub cannot renew it; run `{LOGIN_COMMAND}`"
+            ))
+        })?;
+        let client = {
+            let settings = self.settings.clone();
+            let stored = stored.clone();
+            tokio::task::spawn_blocking(move || settings.refresh_client(&stored))
+                .await
+                .map_err(|error| CredentialError::Unavailable(error.to_string()))??
+        };
+
+        let grant = self.endpoint.refresh(&client, &refresh_token).await?;
+        stored.apply_grant(&grant, &client, Utc::now());
+
+        let path = self.settings.token_path.clone();
+        let json = stored.to_json();
+        match tokio::task::spawn_blocking(move || write_atomically(&path, &json)).await {
+            Ok(Ok(())) => tracing::debug!(path = %shown, "wrote the refreshed token file"),
+            Ok(Err(error)) => {
+                tracing::error!(path = %shown, %error, "cannot write the refreshed token file; the new token serves this process only")
+            }
+            Err(error) => tracing::error!(path = %shown, %error, "writing the token file failed"),
+        }
+        drop(lock);
+
+        self.clear_rejected();
+        stored.credentials().ok_or_else(|| {
+            CredentialError::InvalidResponse(
+                "the refreshed token file has no access token".to_owned(),
+            )
         })
     }
 }
@@ -72,216 +237,39 @@ impl CredentialProvider for TokenFileProvider {
     }
 
     async fn fetch_credentials(&self) -> Result<Credentials, CredentialError> {
-        let credentials = self.read().await?;
-        if !credentials.is_usable_at(Utc::now()) {
-            return Err(CredentialError::NotConnected(format!(
-                "the access token in {} has expired and this version of the hub cannot refresh it; renew the file with the tool that wrote it",
-                self.path.display()
-            )));
+        let stored = self.read().await?;
+        if let Some(credentials) = self.servable(&stored) {
+            return Ok(credentials);
         }
-        Ok(credentials)
+        self.refresh().await
     }
 
     async fn status(&self) -> Result<ProviderStatus, CredentialError> {
-        let credentials = self.read().await?;
+        let stored = self.read().await?;
+        let refresh = if stored.refresh_token.is_some() {
+            "refreshed by the hub"
+        } else {
+            "no refresh token: run `mcp-google-hub auth login`"
+        };
         Ok(ProviderStatus {
-            connected: true,
-            account_email: credentials.account_email,
-            scopes: credentials.scopes,
-            expires_at: credentials.expires_at,
-            source: format!("token file {}", self.path.display()),
+            connected: stored.refresh_token.is_some()
+                || stored
+                    .credentials()
+                    .is_some_and(|credentials| credentials.is_usable_at(Utc::now())),
+            account_email: stored.account.clone(),
+            scopes: stored.scopes.clone(),
+            expires_at: stored.expires_at,
+            source: format!(
+                "token file {} ({refresh})",
+                self.settings.token_path.display()
+            ),
         })
     }
-}
 
-/// The token file fields the hub reads, under every spelling it accepts.
-#[derive(Deserialize)]
-struct TokenFile {
-    token: Option<String>,
-    access_token: Option<String>,
-    refresh_token: Option<String>,
-    token_type: Option<String>,
-    expiry: Option<Value>,
-    expires_at: Option<Value>,
-    expiry_date: Option<Value>,
-    scopes: Option<Value>,
-    scope: Option<Value>,
-    account: Option<String>,
-    email: Option<String>,
-}
-
-/// Parses a token file. The error completes the sentence "the token file X ...".
-pub(crate) fn parse_token_file(text: &str) -> Result<Credentials, String> {
-    let file: TokenFile =
-        serde_json::from_str(text).map_err(|error| format!("is not valid token JSON ({error})"))?;
-
-    let access_token = file
-        .token
-        .or(file.access_token)
-        .filter(|token| !token.is_empty())
-        .ok_or_else(|| "has no access token (`token` or `access_token`)".to_owned())?;
-
-    let expires_at = match (&file.expiry, &file.expires_at, &file.expiry_date) {
-        (Some(value), _, _) | (None, Some(value), _) => Some(parse_instant(value, 1)?),
-        (None, None, Some(value)) => Some(parse_instant(value, 1000)?),
-        (None, None, None) => None,
-    };
-
-    Ok(Credentials {
-        access_token: AccessToken::new(access_token),
-        refresh_token: file
-            .refresh_token
-            .filter(|token| !token.is_empty())
-            .map(RefreshToken::new),
-        token_type: file.token_type.unwrap_or_else(|| "Bearer".to_owned()),
-        expires_at,
-        scopes: parse_scopes(file.scopes.as_ref().or(file.scope.as_ref())),
-        account_email: file
-            .email
-            .or(file.account)
-            .filter(|account| !account.is_empty()),
-    })
-}
-
-/// Parses an instant given as RFC 3339, as google-auth's naive UTC (`2025-01-01T10:00:00`
-/// with or without fractional seconds), or as a number of `units_per_second` since the
-/// epoch (1 for seconds, 1000 for milliseconds).
-fn parse_instant(value: &Value, units_per_second: i64) -> Result<DateTime<Utc>, String> {
-    let invalid = || format!("has an expiry that is not a date: {value}");
-    match value {
-        Value::String(text) => {
-            let text = text.trim();
-            if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
-                return Ok(instant.with_timezone(&Utc));
-            }
-            NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
-                .map(|naive| naive.and_utc())
-                .map_err(|_| invalid())
-        }
-        Value::Number(number) => {
-            let units = number.as_f64().ok_or_else(invalid)?;
-            let millis = (units * 1000.0 / units_per_second as f64) as i64;
-            DateTime::from_timestamp_millis(millis).ok_or_else(invalid)
-        }
-        _ => Err(invalid()),
-    }
-}
-
-fn parse_scopes(value: Option<&Value>) -> Vec<String> {
-    match value {
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
-        Some(Value::String(text)) => text.split_whitespace().map(str::to_owned).collect(),
-        _ => Vec::new(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_google_auth_format() {
-        let credentials = parse_token_file(
-            r#"{"token": "ya29.a0", "refresh_token": "1//0g", "token_uri": "https://oauth2.googleapis.com/token",
-                "client_id": "id.apps.googleusercontent.com", "client_secret": "secret",
-                "scopes": ["https://www.googleapis.com/auth/gmail.readonly"], "universe_domain": "googleapis.com",
-                "account": "", "expiry": "2025-06-01T10:20:30.123456Z"}"#,
-        )
-        .unwrap();
-
-        assert_eq!(credentials.access_token.expose_secret(), "ya29.a0");
-        assert_eq!(credentials.refresh_token.unwrap().expose_secret(), "1//0g");
-        assert_eq!(
-            credentials.expires_at.unwrap().to_rfc3339(),
-            "2025-06-01T10:20:30.123456+00:00"
-        );
-        assert_eq!(
-            credentials.scopes,
-            ["https://www.googleapis.com/auth/gmail.readonly"]
-        );
-        assert_eq!(credentials.account_email, None);
-    }
-
-    #[test]
-    fn reads_naive_expiry_as_utc() {
-        let with_fraction =
-            parse_token_file(r#"{"token": "t", "expiry": "2025-06-01T10:20:30.5"}"#).unwrap();
-        let without =
-            parse_token_file(r#"{"token": "t", "expiry": "2025-06-01T10:20:30"}"#).unwrap();
-        assert_eq!(
-            with_fraction.expires_at.unwrap().to_rfc3339(),
-            "2025-06-01T10:20:30.500+00:00"
-        );
-        assert_eq!(
-            without.expires_at.unwrap().to_rfc3339(),
-            "2025-06-01T10:20:30+00:00"
-        );
-    }
-
-    #[test]
-    fn reads_other_tools_variants() {
-        let node = parse_token_file(
-            r#"{"access_token": "t", "expiry_date": 1748773230000, "scope": "a b"}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            node.expires_at.unwrap().to_rfc3339(),
-            "2025-06-01T10:20:30+00:00"
-        );
-        assert_eq!(node.scopes, ["a", "b"]);
-
-        let seconds =
-            parse_token_file(r#"{"access_token": "t", "expires_at": 1748773230}"#).unwrap();
-        assert_eq!(
-            seconds.expires_at.unwrap().to_rfc3339(),
-            "2025-06-01T10:20:30+00:00"
-        );
-    }
-
-    #[test]
-    fn missing_expiry_is_unknown() {
-        let credentials = parse_token_file(r#"{"token": "t"}"#).unwrap();
-        assert_eq!(credentials.expires_at, None);
-    }
-
-    #[test]
-    fn rejects_files_without_token() {
-        assert!(
-            parse_token_file(r#"{"refresh_token": "r"}"#)
-                .unwrap_err()
-                .contains("no access token")
-        );
-        assert!(
-            parse_token_file("not json")
-                .unwrap_err()
-                .contains("not valid token JSON")
-        );
-        assert!(
-            parse_token_file(r#"{"token": "t", "expiry": "soon"}"#)
-                .unwrap_err()
-                .contains("not a date")
-        );
-    }
-
-    #[tokio::test]
-    async fn expired_file_reported_not_served() {
-        let folder = tempfile::tempdir().unwrap();
-        let path = folder.path().join("token.json");
-        std::fs::write(&path, r#"{"token": "t", "expiry": "2020-01-01T00:00:00"}"#).unwrap();
-
-        let error = TokenFileProvider::new(&path)
-            .fetch_credentials()
-            .await
-            .unwrap_err();
-
-        assert!(
-            matches!(error, CredentialError::NotConnected(_)),
-            "{error:?}"
-        );
-        assert!(!error.to_string().contains("\"t\""));
+    fn token_rejected(&self, token: &AccessToken) {
+        *self
+            .rejected
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(token.clone());
     }
 }

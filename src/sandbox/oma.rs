@@ -1,11 +1,16 @@
 //! The OMA Backend endpoints and the tokens the sandbox issues and accepts.
 //!
 //! The OMA access token is a random JWT-shaped string made at start; the sandbox only
-//! compares it and never verifies a signature. Every call to the credentials endpoint issues
-//! a new Google access token valid for [`GOOGLE_TOKEN_LIFETIME_SECS`]; every unexpired one
-//! stays valid, as with Google.
+//! compares it and never verifies a signature. Every call to the credentials endpoint or to
+//! the OAuth token endpoint issues a new Google access token valid for the configured
+//! lifetime (default [`GOOGLE_TOKEN_LIFETIME_SECS`]); every unexpired one stays valid, as
+//! with Google.
+//!
+//! Refresh tokens start with [`REFRESH_TOKEN_PREFIX`] and are accepted by every sandbox
+//! until revoked in that sandbox, so a token file written by `auth login` against one
+//! sandbox run keeps working with the next.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
@@ -30,11 +35,29 @@ pub(crate) const SCOPES: [&str; 2] = [
     "https://www.googleapis.com/auth/calendar.readonly",
 ];
 
+/// The start of every refresh token the sandbox issues and accepts.
+pub(crate) const REFRESH_TOKEN_PREFIX: &str = "1//sandbox-";
+
+/// An authorization code waiting to be exchanged.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingCode {
+    pub(crate) redirect_uri: String,
+    /// The PKCE S256 challenge.
+    pub(crate) code_challenge: String,
+    pub(crate) scope: String,
+    pub(crate) expires_at: DateTime<Utc>,
+}
+
 /// Issues and checks the sandbox's tokens.
 pub(crate) struct TokenIssuer {
     oma_token: String,
+    lifetime: TimeDelta,
     /// Google access tokens and their expiry.
     google_tokens: Mutex<HashMap<String, DateTime<Utc>>>,
+    /// Refresh tokens revoked in this sandbox.
+    revoked: Mutex<HashSet<String>>,
+    /// Authorization codes not yet exchanged.
+    codes: Mutex<HashMap<String, PendingCode>>,
 }
 
 impl std::fmt::Debug for TokenIssuer {
@@ -44,8 +67,9 @@ impl std::fmt::Debug for TokenIssuer {
 }
 
 impl TokenIssuer {
-    /// Makes a new random OMA JWT for `user_email`.
-    pub(crate) fn new(user_email: &str, now: DateTime<Utc>) -> Self {
+    /// Makes a new random OMA JWT for `user_email`; Google access tokens will last
+    /// `lifetime`.
+    pub(crate) fn new(user_email: &str, now: DateTime<Utc>, lifetime: TimeDelta) -> Self {
         let header = serde_json::json!({ "alg": "HS256", "typ": "JWT" });
         let claims = serde_json::json!({
             "sub": user_email,
@@ -63,8 +87,58 @@ impl TokenIssuer {
         );
         Self {
             oma_token,
+            lifetime,
             google_tokens: Mutex::new(HashMap::new()),
+            revoked: Mutex::new(HashSet::new()),
+            codes: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Returns the lifetime of an issued access token.
+    pub(crate) fn lifetime(&self) -> TimeDelta {
+        self.lifetime
+    }
+
+    /// Issues a new refresh token.
+    pub(crate) fn issue_refresh_token(&self) -> String {
+        format!(
+            "{REFRESH_TOKEN_PREFIX}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes())
+        )
+    }
+
+    /// Returns whether `token` is a sandbox refresh token not revoked here.
+    pub(crate) fn is_refresh_token(&self, token: &str) -> bool {
+        token.starts_with(REFRESH_TOKEN_PREFIX) && !lock(&self.revoked).contains(token)
+    }
+
+    /// Revokes a refresh or access token; returns whether it was a valid one.
+    pub(crate) fn revoke(&self, token: &str, now: DateTime<Utc>) -> bool {
+        if self.is_refresh_token(token) {
+            return lock(&self.revoked).insert(token.to_owned());
+        }
+        lock(&self.google_tokens)
+            .remove(token)
+            .is_some_and(|expiry| expiry > now)
+    }
+
+    /// Stores a new authorization code and returns it.
+    pub(crate) fn issue_code(&self, pending: PendingCode) -> String {
+        let code = format!(
+            "4/sandbox-{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes())
+        );
+        let mut codes = lock(&self.codes);
+        codes.retain(|_, waiting| waiting.expires_at > pending.expires_at - TimeDelta::minutes(10));
+        codes.insert(code.clone(), pending);
+        code
+    }
+
+    /// Removes and returns the pending code, so each code is exchanged at most once.
+    pub(crate) fn take_code(&self, code: &str, now: DateTime<Utc>) -> Option<PendingCode> {
+        lock(&self.codes)
+            .remove(code)
+            .filter(|pending| pending.expires_at > now)
     }
 
     /// Returns the OMA JWT the sandbox accepts.
@@ -84,7 +158,7 @@ impl TokenIssuer {
             "ya29.sandbox-{}",
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes())
         );
-        let expires_at = now + TimeDelta::seconds(GOOGLE_TOKEN_LIFETIME_SECS);
+        let expires_at = now + self.lifetime;
 
         let mut tokens = self
             .google_tokens
@@ -116,6 +190,12 @@ impl TokenIssuer {
             .filter(|expiry| *expiry > now)
             .max()
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn random_bytes() -> [u8; 32] {
@@ -179,7 +259,7 @@ pub(crate) async fn credentials(
         "access_token": access_token,
         "refresh_token": null,
         "token_type": "Bearer",
-        "expires_in": GOOGLE_TOKEN_LIFETIME_SECS,
+        "expires_in": state.tokens.lifetime().num_seconds(),
         "expires_at": rfc3339(expires_at),
         "scopes": SCOPES,
         "email": state.user_email,
@@ -198,7 +278,7 @@ pub(crate) async fn status(State(state): State<Arc<AppState>>, headers: HeaderMa
     let expires_at = state
         .tokens
         .latest_expiry(now)
-        .unwrap_or_else(|| now + TimeDelta::seconds(GOOGLE_TOKEN_LIFETIME_SECS));
+        .unwrap_or_else(|| now + state.tokens.lifetime());
     Json(serde_json::json!({
         "connected": true,
         "email": state.user_email,
@@ -214,7 +294,11 @@ mod tests {
 
     #[test]
     fn oma_token_is_jwt_shaped() {
-        let issuer = TokenIssuer::new("a@example.com", Utc::now());
+        let issuer = TokenIssuer::new(
+            "a@example.com",
+            Utc::now(),
+            TimeDelta::seconds(GOOGLE_TOKEN_LIFETIME_SECS),
+        );
         let parts: Vec<&str> = issuer.oma_token().split('.').collect();
         assert_eq!(parts.len(), 3);
         let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -229,7 +313,11 @@ mod tests {
     #[test]
     fn google_tokens_expire() {
         let now = Utc::now();
-        let issuer = TokenIssuer::new("a@example.com", now);
+        let issuer = TokenIssuer::new(
+            "a@example.com",
+            now,
+            TimeDelta::seconds(GOOGLE_TOKEN_LIFETIME_SECS),
+        );
         let (first, _) = issuer.issue_google_token(now);
         let (second, _) = issuer.issue_google_token(now);
         assert_ne!(first, second);

@@ -9,12 +9,13 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{MatchedPath, Path, RawQuery, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use chrono::Utc;
 
 use super::calendar::{CalendarStore, EventsParams};
 use super::google_error::GoogleErrorBody;
 use super::mailbox::{Format, ListParams, Mailbox};
+use super::oauth;
 use super::oma::{self, TokenIssuer};
 use super::query::QueryParams;
 
@@ -23,6 +24,7 @@ use super::query::QueryParams;
 pub(crate) struct Counters {
     requests: AtomicU64,
     oma_requests: AtomicU64,
+    token_requests: AtomicU64,
 }
 
 impl Counters {
@@ -38,6 +40,15 @@ impl Counters {
 
     pub(crate) fn count_oma_request(&self) {
         self.oma_requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Returns the number of requests to the OAuth token endpoint.
+    pub(crate) fn token_requests(&self) -> u64 {
+        self.token_requests.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_token_request(&self) {
+        self.token_requests.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -66,6 +77,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/gmail/v1/users/{user_id}/threads/{id}", get(get_thread))
         .route("/gmail/v1/users/{user_id}/labels", get(list_labels))
         .route("/gmail/v1/users/{user_id}/labels/{id}", get(get_label))
+        .route("/gmail/v1/users/{user_id}/profile", get(get_profile))
         .route("/calendar/v3/users/me/calendarList", get(list_calendars))
         .route(
             "/calendar/v3/calendars/{calendar_id}/events",
@@ -83,6 +95,9 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/api/v1/google/credentials", get(oma::credentials))
         .route("/api/v1/google/status", get(oma::status))
+        .route("/o/oauth2/auth", get(oauth::authorize))
+        .route("/token", post(oauth::token))
+        .route("/revoke", post(oauth::revoke))
         .merge(google)
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
@@ -216,6 +231,20 @@ async fn get_label(
     let (user_id, id) = path(ids)?;
     check_user(&state, &user_id)?;
     state.mailbox.label(&id).map(Json)
+}
+
+/// `users.getProfile`: the account's address and mailbox totals.
+async fn get_profile(
+    State(state): Shared,
+    user_id: Result<Path<String>, PathRejection>,
+) -> GoogleResult<serde_json::Value> {
+    check_user(&state, &path(user_id)?)?;
+    Ok(Json(serde_json::json!({
+        "emailAddress": state.user_email,
+        "messagesTotal": state.mailbox.len(),
+        "threadsTotal": state.mailbox.len(),
+        "historyId": "1",
+    })))
 }
 
 async fn list_calendars(

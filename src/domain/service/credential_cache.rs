@@ -147,7 +147,8 @@ impl CredentialCache {
     /// a new one. Call it when Google answers 401 to that token.
     ///
     /// A token other than the cached one is ignored: it was already replaced by a caller
-    /// that saw the same 401 first.
+    /// that saw the same 401 first. For the cached one, the provider hears of the rejection
+    /// through [`CredentialProvider::token_rejected`].
     pub fn invalidate(&self, rejected: &AccessToken) {
         let mut state = self.inner.lock();
         if state
@@ -157,6 +158,8 @@ impl CredentialCache {
         {
             tracing::debug!("dropping an access token Google rejected");
             state.current = None;
+            drop(state);
+            self.inner.provider.token_rejected(rejected);
         }
     }
 

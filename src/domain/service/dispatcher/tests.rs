@@ -21,6 +21,7 @@ use crate::domain::tools::{ToolContext, ToolSettings};
 fn provider_with_tokens(tokens: &'static [&'static str]) -> MockCredentialProvider {
     let mut provider = MockCredentialProvider::new();
     provider.expect_mode().return_const(AuthMode::OmaBackend);
+    provider.expect_token_rejected().return_const(());
     let mut sequence = mockall::Sequence::new();
     for token in tokens {
         provider
