@@ -90,6 +90,9 @@ enum AuthCommand {
         /// How long to wait for the authorization, in seconds.
         #[arg(long, default_value_t = 300, value_name = "SECONDS")]
         timeout: u64,
+        /// Overwrite a token file that belongs to another OAuth client.
+        #[arg(long)]
+        replace: bool,
     },
     /// Show the account, scopes and expiry the token file holds, never the tokens.
     Status {
@@ -188,6 +191,7 @@ mod auth {
             AuthCommand::Login {
                 no_browser,
                 timeout,
+                replace,
             } => {
                 let gmail_root = config.google_api_base_url.clone().unwrap_or_else(|| {
                     url::Url::parse("https://gmail.googleapis.com/").expect("constant URL")
@@ -197,6 +201,7 @@ mod auth {
                     gmail_root,
                     open_browser: !no_browser,
                     timeout: Duration::from_secs(timeout),
+                    replace_other_client: replace,
                 };
                 let endpoint = TokenEndpoint::new(http.clone());
                 let summary = login::login(

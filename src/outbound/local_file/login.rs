@@ -73,6 +73,8 @@ pub struct LoginOptions {
     pub open_browser: bool,
     /// How long to wait for the redirect.
     pub timeout: Duration,
+    /// Replace a token file that belongs to another OAuth client.
+    pub replace_other_client: bool,
 }
 
 /// What the user must do: open `url` in a browser.
@@ -139,6 +141,7 @@ pub async fn login(
     pasted: Option<mpsc::Receiver<String>>,
 ) -> Result<TokenSummary, CredentialError> {
     let (client, auth_uri) = login_client(settings)?;
+    check_replacement(settings, &client, options)?;
     let verifier = random_token();
     let state = random_token();
 
@@ -171,6 +174,30 @@ pub async fn login(
     let account = fetch_account(http, &options.gmail_root, &grant.access_token).await;
 
     write_login(settings, &client, &grant, account).await
+}
+
+/// Refuses to replace a token file issued to another OAuth client unless asked to: such a
+/// file is usually a real account's, and `--sandbox` or a new client would overwrite it.
+fn check_replacement(
+    settings: &LocalFileSettings,
+    client: &OAuthClient,
+    options: &LoginOptions,
+) -> Result<(), CredentialError> {
+    let Ok(previous) = read_token_file(&settings.token_path) else {
+        return Ok(());
+    };
+    let other_client = previous
+        .client_id
+        .as_deref()
+        .is_some_and(|id| id != client.client_id);
+    if other_client && !options.replace_other_client {
+        return Err(CredentialError::NotConfigured(format!(
+            "the token file {} belongs to another OAuth client, and logging in would replace it; \
+             set GOOGLE_TOKEN_PATH to another file, or pass --replace to overwrite it",
+            settings.token_path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Returns the client and the authorization endpoint for a login: `GOOGLE_CLIENT_ID` and
@@ -562,6 +589,36 @@ async fn revoke(http: &reqwest::Client, revoke_uri: &Url, token: &str) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn login_keeps_another_clients_token_file() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("token.json");
+        std::fs::write(
+            &path,
+            r#"{"token": "t", "refresh_token": "r", "client_id": "real-client"}"#,
+        )
+        .unwrap();
+        let settings = LocalFileSettings::new(&path);
+        let client = OAuthClient {
+            client_id: "sandbox-client".to_owned(),
+            client_secret: secrecy::SecretString::from("secret".to_owned()),
+            token_uri: Url::parse("http://127.0.0.1:1/token").unwrap(),
+        };
+        let mut options = LoginOptions {
+            scopes: Vec::new(),
+            gmail_root: Url::parse("http://127.0.0.1:1/").unwrap(),
+            open_browser: false,
+            timeout: Duration::from_secs(1),
+            replace_other_client: false,
+        };
+
+        let error = check_replacement(&settings, &client, &options).unwrap_err();
+        assert!(error.to_string().contains("--replace"), "{error}");
+
+        options.replace_other_client = true;
+        assert!(check_replacement(&settings, &client, &options).is_ok());
+    }
 
     #[test]
     fn challenge_matches_rfc7636_example() {
