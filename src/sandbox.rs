@@ -19,6 +19,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use axum::serve::ListenerExt as _;
 use chrono::Utc;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -203,6 +204,8 @@ impl Sandbox {
 
         let (stop, stopped) = oneshot::channel::<()>();
         let app = server::router(state);
+        let connection_counters = Arc::clone(&counters);
+        let listener = listener.tap_io(move |_| connection_counters.count_connection());
         let task = tokio::spawn(async move {
             let shutdown = async {
                 // A dropped sender stops the server as a sent signal does.
@@ -263,6 +266,12 @@ impl Sandbox {
     /// Returns the number of requests to the OMA credentials endpoint so far.
     pub fn oma_request_count(&self) -> u64 {
         self.counters.oma_requests()
+    }
+
+    /// Returns the number of TCP connections accepted so far. A client that keeps its
+    /// connection alive opens one for a whole session.
+    pub fn connection_count(&self) -> u64 {
+        self.counters.connections()
     }
 
     /// Stops accepting connections and waits until open requests complete.
