@@ -68,13 +68,32 @@ enum Command {
     },
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// The most tokio worker threads the hub starts. Tool calls wait on the network, so a few
+/// workers keep up with any MCP client, and on a many-core host tokio's default of one
+/// worker per core would add a thread stack and a spawn per core to start-up and memory.
+const MAX_WORKER_THREADS: usize = 4;
+
+fn main() -> ExitCode {
     let mut cli = Cli::parse();
     let command = cli.command.take().unwrap_or(Command::Serve);
     init_logging(matches!(command, Command::Serve));
 
-    match run(command, &cli).await {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(MAX_WORKER_THREADS);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            report_error(&format!("the async runtime could not start: {error}"));
+            return ExitCode::FAILURE;
+        }
+    };
+
+    match runtime.block_on(run(command, &cli)) {
         Ok(code) => code,
         Err(message) => {
             report_error(&message);
