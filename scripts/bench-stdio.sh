@@ -54,7 +54,8 @@ initialize='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVer
 if command -v hyperfine >/dev/null; then
     echo "== hyperfine: whole process, initialize then end of input"
     echo "$initialize" >"$init_file"
-    hyperfine --warmup 3 --runs "$runs" --input "$init_file" \
+    # -i: the hub exits with status 1 when input ends before the session is initialized.
+    hyperfine -i -N --warmup 3 --runs "$runs" --input "$init_file" \
         "$hub --env-file $empty_env" "$hub --env-file $empty_env --sandbox" 2>&1 | grep -v '^$'
 fi
 
