@@ -55,14 +55,16 @@ if command -v hyperfine >/dev/null; then
     echo "== hyperfine: whole process, initialize then end of input"
     echo "$initialize" >"$init_file"
     # -i: the hub exits with status 1 when input ends before the session is initialized.
-    hyperfine -i -N --warmup 3 --runs "$runs" --input "$init_file" \
-        "$hub --env-file $empty_env" "$hub --env-file $empty_env --sandbox" 2>&1 | grep -v '^$'
+    # The commands run in a shell for the redirection; hyperfine subtracts its start-up.
+    hyperfine -i --warmup 3 --runs "$runs" \
+        "$hub --env-file $empty_env <$init_file" \
+        "$hub --env-file $empty_env --sandbox <$init_file" 2>&1 | grep -v '^$'
 fi
 
 if [[ -x /usr/bin/time ]]; then
     echo "== GNU time: maximum resident set of one initialize session"
     for args in "" "--sandbox"; do
-        echo "$initialize" | /usr/bin/time -f "  $args: %M KiB max RSS, %e s elapsed" \
+        echo "$initialize" | RUST_LOG=off /usr/bin/time -f "  $args: %M KiB max RSS, %e s elapsed" \
             "$hub" --env-file "$empty_env" $args >/dev/null
     done
 fi
