@@ -1,5 +1,6 @@
 //! Benchmarks of the hub's own hot paths, with Google and OMA mocked out: the credential
-//! cache, and turning a Gmail message into text.
+//! cache (a hit, and a first fetch that many callers wait on at once), and turning a Gmail
+//! message into text.
 //!
 //! Run with `cargo bench --bench hot_paths`.
 
@@ -49,6 +50,34 @@ fn credential_cache(c: &mut Criterion) {
     });
 }
 
+/// How many callers find the cache empty at once in the contended benchmark.
+const CONTENDING_CALLERS: usize = 64;
+
+/// A fresh cache per iteration, so every iteration is one refresh that all the callers
+/// share: the figure is the cost of that single flight for 64 callers on two workers.
+fn contended_refresh(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+
+    c.bench_function("credential cache first fetch, 64 callers", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let cache = Arc::new(CredentialCache::new(Arc::new(InstantProvider)));
+            let callers: Vec<_> = (0..CONTENDING_CALLERS)
+                .map(|_| {
+                    let cache = Arc::clone(&cache);
+                    tokio::spawn(async move { cache.get().await })
+                })
+                .collect();
+            for caller in callers {
+                caller.await.unwrap().unwrap();
+            }
+        })
+    });
+}
+
 fn message_to_text(c: &mut Criterion) {
     let html = "<html><body>".to_owned()
         + &"<p>Quarterly numbers are <b>up</b> &amp; costs are down.</p>".repeat(200)
@@ -85,5 +114,10 @@ fn message_to_text(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, credential_cache, message_to_text);
+criterion_group!(
+    benches,
+    credential_cache,
+    contended_refresh,
+    message_to_text
+);
 criterion_main!(benches);

@@ -10,7 +10,6 @@ use mcp_google_hub::ToolDispatcher;
 use mcp_google_hub::app;
 use mcp_google_hub::config::{Config, ConfigSources};
 use mcp_google_hub::domain::models::AuthMode;
-use tracing_subscriber::EnvFilter;
 
 /// Gmail and Google Calendar for LLM agents, as MCP tools.
 ///
@@ -104,13 +103,32 @@ enum AuthCommand {
     Logout,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// The most tokio worker threads the hub starts. Tool calls wait on the network, so a few
+/// workers keep up with any MCP client, and on a many-core host tokio's default of one
+/// worker per core would add a thread stack and a spawn per core to start-up and memory.
+const MAX_WORKER_THREADS: usize = 4;
+
+fn main() -> ExitCode {
     let mut cli = Cli::parse();
     let command = cli.command.take().unwrap_or(Command::Serve);
     init_logging(matches!(command, Command::Serve));
 
-    match run(command, &cli).await {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(MAX_WORKER_THREADS);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            report_error(&format!("the async runtime could not start: {error}"));
+            return ExitCode::FAILURE;
+        }
+    };
+
+    match runtime.block_on(run(command, &cli)) {
         Ok(code) => code,
         Err(message) => {
             report_error(&message);
@@ -457,13 +475,31 @@ fn report_error(message: &str) {
 /// Sends logs to stderr. `RUST_LOG` overrides the level: `info` while serving, so the
 /// client's log shows start and stop, and `warn` for one-shot commands, whose stdout is the
 /// result.
+///
+/// `RUST_LOG` is a comma-separated list of `target=level` pairs and a bare default level,
+/// such as `warn,mcp_google_hub=debug`. Span and field filters are not supported: they need
+/// tracing-subscriber's regex-based `EnvFilter`, which would add about a megabyte to the
+/// binary. A value that does not parse falls back to the default.
 fn init_logging(serving: bool) {
-    let default = if serving { "info" } else { "warn" };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+
+    let default = if serving {
+        LevelFilter::INFO
+    } else {
+        LevelFilter::WARN
+    };
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+        .and_then(|value| value.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(default));
+    let output = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_env_filter(filter)
+        .with_ansi(false);
+    tracing_subscriber::registry()
+        .with(output)
+        .with(filter)
         .init();
 }
 

@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use std::time::Duration;
 
+use axum::serve::ListenerExt as _;
 use chrono::{TimeDelta, Utc};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -222,6 +223,8 @@ impl Sandbox {
 
         let (stop, stopped) = oneshot::channel::<()>();
         let app = server::router(state);
+        let connection_counters = Arc::clone(&counters);
+        let listener = listener.tap_io(move |_| connection_counters.count_connection());
         let task = tokio::spawn(async move {
             let shutdown = async {
                 // A dropped sender stops the server as a sent signal does.
@@ -288,6 +291,12 @@ impl Sandbox {
     /// refreshes) so far.
     pub fn token_request_count(&self) -> u64 {
         self.counters.token_requests()
+    }
+
+    /// Returns the number of TCP connections accepted so far. A client that keeps its
+    /// connection alive opens one for a whole session.
+    pub fn connection_count(&self) -> u64 {
+        self.counters.connections()
     }
 
     /// Stops accepting connections and waits until open requests complete.

@@ -143,13 +143,24 @@ fn tool_error(error: &ToolError) -> CallToolResult {
     result
 }
 
+/// Converts a definition to the MCP tool `tools/list` returns, sized for a context window.
+///
+/// The output schema is left out: the models read the text result, MCP makes
+/// `outputSchema` optional, and the nine schemas were about 10.5 KB, 60% of the list.
+/// The results still carry `structuredContent`, and `mcp-google-hub tools --json` and
+/// [`ToolDefinition::output_schema`] still give the schemas. The destructive and idempotent
+/// hints are sent only for a tool that is not read-only, because MCP gives them meaning
+/// only then.
 fn to_mcp_tool(definition: &ToolDefinition) -> Tool {
     let hints = definition.annotations;
-    let annotations = ToolAnnotations::new()
+    let mut annotations = ToolAnnotations::new()
         .read_only(hints.read_only)
-        .destructive(hints.destructive)
-        .idempotent(hints.idempotent)
         .open_world(hints.open_world);
+    if !hints.read_only {
+        annotations = annotations
+            .destructive(hints.destructive)
+            .idempotent(hints.idempotent);
+    }
 
     Tool::new(
         definition.name,
@@ -157,7 +168,6 @@ fn to_mcp_tool(definition: &ToolDefinition) -> Tool {
         Arc::new(definition.input_schema.clone()),
     )
     .with_title(definition.title)
-    .with_raw_output_schema(Arc::new(definition.output_schema.clone()))
     .with_annotations(annotations)
 }
 
@@ -189,5 +199,59 @@ impl ServerHandler for McpServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         self.run_tool(request).await.map(CallToolResponse::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::models::AuthMode;
+
+    /// The average size of one tool in `tools/list`, in bytes of compact JSON, that the
+    /// catalog must stay under: every byte is read into the model's context.
+    const BYTES_PER_TOOL: usize = 1_000;
+
+    fn server() -> McpServer {
+        McpServer::new(Arc::new(crate::app::unconfigured_dispatcher(
+            AuthMode::OmaBackend,
+            String::new(),
+        )))
+    }
+
+    #[test]
+    fn tools_list_within_context_budget() {
+        let server = server();
+        let list = ListToolsResult::with_all_items(server.tools.as_ref().clone());
+
+        let bytes = serde_json::to_vec(&list)
+            .expect("tools/list serializes")
+            .len();
+        let budget = BYTES_PER_TOOL * server.tools.len();
+        assert!(
+            bytes <= budget,
+            "tools/list is {bytes} bytes for {} tools, over the budget of {budget}",
+            server.tools.len()
+        );
+    }
+
+    #[test]
+    fn tools_list_keeps_descriptions() {
+        for tool in server().tools.iter() {
+            let description = tool.description.as_deref().unwrap_or_default();
+            assert!(description.len() > 80, "{}: {description:?}", tool.name);
+
+            let properties = tool
+                .input_schema
+                .get("properties")
+                .and_then(Value::as_object);
+            for (name, property) in properties.into_iter().flatten() {
+                assert!(
+                    property.get("description").is_some(),
+                    "{}: argument {name} has no description",
+                    tool.name
+                );
+                assert!(property.get("format").is_none(), "{}: {name}", tool.name);
+            }
+        }
     }
 }

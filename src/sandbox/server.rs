@@ -25,6 +25,7 @@ pub(crate) struct Counters {
     requests: AtomicU64,
     oma_requests: AtomicU64,
     token_requests: AtomicU64,
+    connections: AtomicU64,
 }
 
 impl Counters {
@@ -36,6 +37,15 @@ impl Counters {
     /// Returns the number of requests to the OMA credentials endpoint.
     pub(crate) fn oma_requests(&self) -> u64 {
         self.oma_requests.load(Ordering::Relaxed)
+    }
+
+    /// Returns the number of TCP connections accepted.
+    pub(crate) fn connections(&self) -> u64 {
+        self.connections.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_connection(&self) {
+        self.connections.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn count_oma_request(&self) {

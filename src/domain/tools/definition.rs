@@ -135,8 +135,8 @@ impl<T: Tool> Registered<T> {
             name: T::NAME,
             title: T::TITLE,
             description: T::DESCRIPTION,
-            input_schema: schema_for::<T::Args>(),
-            output_schema: schema_for::<T::Output>(),
+            input_schema: schema_for::<T::Args>(Direction::Arguments),
+            output_schema: schema_for::<T::Output>(Direction::Result),
             annotations: T::ANNOTATIONS,
         };
         Box::new(Self { tool, definition })
@@ -219,9 +219,10 @@ fn json_kind(value: &Value) -> &'static str {
     }
 }
 
-/// Generates a compact JSON Schema: subschemas inlined and no `$schema` key, because every
-/// byte of `tools/list` is read into the model's context.
-fn schema_for<T: JsonSchema>() -> Map<String, Value> {
+/// Generates a compact JSON Schema: subschemas inlined, no `$schema` or `title` key, and
+/// none of the noise listed at [`compact_schema`], because every byte of `tools/list` is
+/// read into the model's context.
+fn schema_for<T: JsonSchema>(direction: Direction) -> Map<String, Value> {
     let settings = schemars::generate::SchemaSettings::draft2020_12().with(|settings| {
         settings.inline_subschemas = true;
         settings.meta_schema = None;
@@ -229,6 +230,7 @@ fn schema_for<T: JsonSchema>() -> Map<String, Value> {
     let schema = settings.into_generator().into_root_schema_for::<T>();
     let mut object = schema.as_object().cloned().unwrap_or_default();
     object.remove("title");
+    compact_schema(&mut object, direction);
     object
 }
 
@@ -251,6 +253,95 @@ pub(crate) fn check_length(
         )),
         _ => Ok(()),
     }
+}
+
+/// Which way a schema's data flows, which decides whether `null` may be dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    /// Arguments from the client, read by serde.
+    Arguments,
+    /// A result the hub sends, which writes `None` as `null`.
+    Result,
+}
+
+/// The `format` values schemars emits for Rust's number types. They repeat what `type`,
+/// `minimum` and `maximum` already say and no client acts on them.
+const NUMBER_FORMATS: [&str; 12] = [
+    "int8", "int16", "int32", "int64", "int", "uint8", "uint16", "uint32", "uint64", "uint",
+    "float", "double",
+];
+
+/// Removes what a schema generator adds that says nothing to a model, in place and
+/// recursively:
+///
+/// - the number `format`s in [`NUMBER_FORMATS`];
+/// - in arguments, `"null"` in the `type` of a property that is not `required`. Such an
+///   `Option` field may be left out, and serde reads a left-out field and `null` alike, so
+///   `null` adds nothing. Results keep it, because they write `None` as `null` and a client
+///   may validate them against the schema.
+fn compact_schema(schema: &mut Map<String, Value>, direction: Direction) {
+    if schema
+        .get("format")
+        .and_then(Value::as_str)
+        .is_some_and(|format| NUMBER_FORMATS.contains(&format))
+    {
+        schema.remove("format");
+    }
+
+    let required: Vec<String> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|names| {
+            names
+                .iter()
+                .filter_map(|name| name.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+        for (name, property) in properties.iter_mut() {
+            let Value::Object(property) = property else {
+                continue;
+            };
+            if direction == Direction::Arguments && !required.contains(name) {
+                drop_null_type(property);
+            }
+            compact_schema(property, direction);
+        }
+    }
+
+    for key in ["items", "additionalProperties"] {
+        if let Some(Value::Object(subschema)) = schema.get_mut(key) {
+            compact_schema(subschema, direction);
+        }
+    }
+    for key in ["anyOf", "oneOf", "allOf"] {
+        if let Some(Value::Array(subschemas)) = schema.get_mut(key) {
+            for subschema in subschemas.iter_mut().filter_map(Value::as_object_mut) {
+                compact_schema(subschema, direction);
+            }
+        }
+    }
+}
+
+/// Turns `"type": [T, "null"]` into `"type": T`.
+fn drop_null_type(property: &mut Map<String, Value>) {
+    let Some(Value::Array(types)) = property.get("type") else {
+        return;
+    };
+    let others: Vec<Value> = types
+        .iter()
+        .filter(|kind| kind.as_str() != Some("null"))
+        .cloned()
+        .collect();
+    if others.len() == types.len() {
+        return;
+    }
+    let kind = match <[Value; 1]>::try_from(others) {
+        Ok([single]) => single,
+        Err(others) => Value::Array(others),
+    };
+    property.insert("type".to_owned(), kind);
 }
 
 /// Checks that `value` lies in `range`, for [`Validate`] impls.
