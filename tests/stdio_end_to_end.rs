@@ -41,12 +41,15 @@ async fn corpus_served_through_mcp() {
 
     let tools = client.list_all_tools().await.expect("tools/list failed");
     assert_eq!(tools.len(), 9);
+    let mut outlines = std::collections::HashMap::new();
     for tool in &tools {
-        // Left out of tools/list to save context; results still carry structured content.
-        assert!(
-            tool.output_schema.is_none(),
-            "{} sends an output schema",
-            tool.name
+        let outline = tool
+            .output_schema
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} has no output schema", tool.name));
+        outlines.insert(
+            tool.name.to_string(),
+            Value::Object(outline.as_ref().clone()),
         );
         let annotations = tool.annotations.as_ref().expect("annotations");
         assert_eq!(annotations.read_only_hint, Some(true), "{}", tool.name);
@@ -68,6 +71,7 @@ async fn corpus_served_through_mcp() {
             result.content
         );
         let structured = result.structured_content.expect("structured result");
+        assert_matches_outline(&structured, &outlines["gmail_get_message"]);
         assert_eq!(structured["id"], json!(id));
         assert!(structured["body"].is_string());
     }
@@ -80,6 +84,7 @@ async fn corpus_served_through_mcp() {
     .await;
     assert_ne!(events.is_error, Some(true), "{:?}", events.content);
     let structured = events.structured_content.expect("structured result");
+    assert_matches_outline(&structured, &outlines["calendar_list_events"]);
     let occurrences = structured["events"]
         .as_array()
         .unwrap()
@@ -221,6 +226,37 @@ async fn stdout_is_only_json_rpc() {
         status.success(),
         "the server exited with {status} after stdin closed"
     );
+}
+
+/// Checks a result against the outline in `tools/list`: every field is declared, and its
+/// JSON type is the declared one.
+fn assert_matches_outline(result: &Value, outline: &Value) {
+    let properties = outline["properties"]
+        .as_object()
+        .expect("outline properties");
+    for (name, value) in result.as_object().expect("result object") {
+        let declared = properties
+            .get(name)
+            .unwrap_or_else(|| panic!("field {name} is not in the outline"));
+        let kind = match value {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(number) if number.is_i64() || number.is_u64() => "integer",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        let allowed = match &declared["type"] {
+            Value::String(single) => vec![single.as_str()],
+            Value::Array(kinds) => kinds.iter().filter_map(Value::as_str).collect(),
+            _ => continue,
+        };
+        assert!(
+            allowed.contains(&kind) || (kind == "integer" && allowed.contains(&"number")),
+            "field {name} is {kind}, declared {allowed:?}"
+        );
+    }
 }
 
 async fn search_all(client: &Client) -> Vec<String> {

@@ -21,7 +21,7 @@ use rmcp::model::{
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt as _};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::domain::service::ToolDispatcher;
 use crate::domain::tools::{ToolDefinition, ToolError, ToolOutput};
@@ -112,8 +112,25 @@ fn success(output: ToolOutput) -> CallToolResult {
     }
 
     let mut result = CallToolResult::success(content);
-    result.structured_content = Some(output.structured);
+    result.structured_content = Some(without_nulls(output.structured));
     result
+}
+
+/// Removes object fields whose value is `null`, at any depth. An absent field means the
+/// same to a client, costs the model nothing to read, and lets the outline in
+/// `tools/list` declare plain types (see [`schema_outline`]).
+fn without_nulls(value: Value) -> Value {
+    match value {
+        Value::Object(object) => Value::Object(
+            object
+                .into_iter()
+                .filter(|(_, value)| !value.is_null())
+                .map(|(key, value)| (key, without_nulls(value)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_nulls).collect()),
+        other => other,
+    }
 }
 
 /// Builds an `isError` result with the message as text and, in `structuredContent`,
@@ -145,12 +162,10 @@ fn tool_error(error: &ToolError) -> CallToolResult {
 
 /// Converts a definition to the MCP tool `tools/list` returns, sized for a context window.
 ///
-/// The output schema is left out: the models read the text result, MCP makes
-/// `outputSchema` optional, and the nine schemas were about 10.5 KB, 60% of the list.
-/// The results still carry `structuredContent`, and `mcp-google-hub tools --json` and
-/// [`ToolDefinition::output_schema`] still give the schemas. The destructive and idempotent
-/// hints are sent only for a tool that is not read-only, because MCP gives them meaning
-/// only then.
+/// The output schema is sent as an outline (see [`schema_outline`]);
+/// `mcp-google-hub tools --json` and [`ToolDefinition::output_schema`] keep the full
+/// schemas. The destructive and idempotent hints are sent only for a tool that is not
+/// read-only, because MCP gives them meaning only then.
 fn to_mcp_tool(definition: &ToolDefinition) -> Tool {
     let hints = definition.annotations;
     let mut annotations = ToolAnnotations::new()
@@ -168,7 +183,56 @@ fn to_mcp_tool(definition: &ToolDefinition) -> Tool {
         Arc::new(definition.input_schema.clone()),
     )
     .with_title(definition.title)
+    .with_raw_output_schema(Arc::new(schema_outline(&definition.output_schema)))
     .with_annotations(annotations)
+}
+
+/// Returns the outline of a result schema: the root object's properties with their types,
+/// and for an array the type of its items, without descriptions, bounds or the fields of
+/// nested objects. No field is required and `null` is left out of the types, because
+/// results are sent without their `null` fields (see [`without_nulls`]). It is what a client needs to validate `structuredContent` and to know
+/// the fields; the full schema would double the size of `tools/list`.
+fn schema_outline(schema: &Map<String, Value>) -> Map<String, Value> {
+    let properties: Map<String, Value> = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(name, property)| (name.clone(), Value::Object(type_outline(property))))
+        .collect();
+
+    let mut outline = Map::new();
+    outline.insert("type".to_owned(), Value::from("object"));
+    outline.insert("properties".to_owned(), Value::Object(properties));
+    outline
+}
+
+fn type_outline(property: &Value) -> Map<String, Value> {
+    let mut outline = Map::new();
+    if let Some(kind) = property.get("type") {
+        outline.insert("type".to_owned(), without_null_type(kind));
+    }
+    if let Some(item_type) = property.get("items").and_then(|items| items.get("type")) {
+        outline.insert("items".to_owned(), serde_json::json!({ "type": item_type }));
+    }
+    outline
+}
+
+/// Turns `["string", "null"]` into `"string"`; other types are returned as they are.
+fn without_null_type(kind: &Value) -> Value {
+    let Value::Array(kinds) = kind else {
+        return kind.clone();
+    };
+    let mut others: Vec<Value> = kinds
+        .iter()
+        .filter(|kind| kind.as_str() != Some("null"))
+        .cloned()
+        .collect();
+    if others.len() == 1 {
+        others.remove(0)
+    } else {
+        Value::Array(others)
+    }
 }
 
 impl ServerHandler for McpServer {

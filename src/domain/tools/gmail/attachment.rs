@@ -57,7 +57,7 @@ impl Tool for GetAttachment {
 
     const NAME: &'static str = "gmail_get_attachment";
     const TITLE: &'static str = "Fetch a Gmail attachment";
-    const DESCRIPTION: &'static str = "Fetch an attachment of a Gmail message. By default it is saved to the hub's attachment folder and the path is returned; with inline=true a small file (see limit in errors) is returned as an embedded resource instead.";
+    const DESCRIPTION: &'static str = "Fetch an attachment of a Gmail message. By default saves it to the hub's attachment folder and returns the path; inline=true returns a small file (up to 256 KiB) as an embedded resource instead.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::READ_ONLY;
 
     async fn run(

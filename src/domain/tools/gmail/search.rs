@@ -88,7 +88,7 @@ impl Tool for SearchMessages {
 
     const NAME: &'static str = "gmail_search_messages";
     const TITLE: &'static str = "Search Gmail";
-    const DESCRIPTION: &'static str = "Search the user's Gmail with Gmail search syntax and list matching messages, newest first: id, thread id, sender, recipients, subject, date, snippet and labels. Page with next_page_token. Read a message with gmail_get_message.";
+    const DESCRIPTION: &'static str = "Search Gmail with Gmail search syntax and list matching messages, newest first, with ids, sender, recipients, subject, date, snippet and labels. Page with next_page_token. Read a message with gmail_get_message.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::READ_ONLY;
 
     async fn run(
