@@ -183,7 +183,10 @@ fn alternative_body(part: &MessagePart) -> Option<Body> {
     }
 
     let mut bodies: Vec<Body> = part.parts.iter().filter_map(body_of).collect();
-    let with_text = bodies.iter().position(|body| !body.text.trim().is_empty()).unwrap_or(0);
+    let with_text = bodies
+        .iter()
+        .position(|body| !body.text.trim().is_empty())
+        .unwrap_or(0);
     (!bodies.is_empty()).then(|| bodies.swap_remove(with_text))
 }
 

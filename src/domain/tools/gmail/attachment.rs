@@ -143,14 +143,19 @@ impl Tool for GetAttachment {
         let folder = settings
             .attachment_dir
             .join(sanitize_filename(message_id.as_str()));
-        let path = save_new_file(&folder, &sanitize_filename(&filename), &bytes)
-            .await
-            .map_err(|error| {
-                ToolError::Rejected(format!(
-                    "saving the attachment under {} failed: {error}",
-                    folder.display()
-                ))
-            })?;
+        let path = save_new_file(
+            &settings.attachment_dir,
+            &folder,
+            &sanitize_filename(&filename),
+            &bytes,
+        )
+        .await
+        .map_err(|error| {
+            ToolError::Rejected(format!(
+                "saving the attachment under {} failed: {error}",
+                folder.display()
+            ))
+        })?;
         tracing::info!(size, path = %path.display(), "saved an attachment");
 
         Ok(AttachmentResult {
@@ -230,15 +235,34 @@ pub(crate) fn sanitize_filename(name: &str) -> String {
     }
 }
 
-/// Writes `bytes` to a new file in `folder`, never replacing an existing one: `name`, then
+/// Writes `bytes` to a new file in `folder`, which must lie inside `root`, never replacing an existing one: `name`, then
 /// `name (2)`, `name (3)`, ... A file that already holds exactly `bytes` is reused. The
 /// file is created with mode 0600.
-async fn save_new_file(folder: &Path, name: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+async fn save_new_file(
+    root: &Path,
+    folder: &Path,
+    name: &str,
+    bytes: &[u8],
+) -> std::io::Result<PathBuf> {
     let mut builder = tokio::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
     builder.mode(0o700);
     builder.create(folder).await?;
+
+    // A symbolic link planted in the attachment folder must not carry the file elsewhere.
+    // The file itself is opened with create_new, which does not follow a link either.
+    let (root_real, folder_real) = (
+        tokio::fs::canonicalize(root).await?,
+        tokio::fs::canonicalize(folder).await?,
+    );
+    if !folder_real.starts_with(&root_real) {
+        return Err(std::io::Error::other(format!(
+            "{} leads outside the attachment folder {}",
+            folder.display(),
+            root.display()
+        )));
+    }
 
     let (stem, extension) = match name.rsplit_once('.') {
         Some((stem, extension)) if !stem.is_empty() => (stem, format!(".{extension}")),
@@ -321,14 +345,14 @@ mod tests {
     #[tokio::test]
     async fn save_never_overwrites() {
         let folder = tempfile::tempdir().unwrap();
-        let first = save_new_file(folder.path(), "report.pdf", b"one")
+        let first = save_new_file(folder.path(), folder.path(), "report.pdf", b"one")
             .await
             .unwrap();
-        let again = save_new_file(folder.path(), "report.pdf", b"one")
+        let again = save_new_file(folder.path(), folder.path(), "report.pdf", b"one")
             .await
             .unwrap();
         assert_eq!(again, first, "identical content reuses the file");
-        let second = save_new_file(folder.path(), "report.pdf", b"two")
+        let second = save_new_file(folder.path(), folder.path(), "report.pdf", b"two")
             .await
             .unwrap();
         assert_eq!(first.file_name().unwrap(), "report.pdf");
@@ -342,5 +366,24 @@ mod tests {
             let mode = std::fs::metadata(&second).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn save_refuses_symlinked_folder() {
+        let folder = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let link = folder.path().join("linked");
+        std::os::unix::fs::symlink(outside.path(), &link).unwrap();
+
+        let error = save_new_file(folder.path(), &link, "x.txt", b"x")
+            .await
+            .unwrap_err();
+
+        assert!(
+            error.to_string().contains("outside the attachment folder"),
+            "{error}"
+        );
+        assert!(!outside.path().join("x.txt").exists());
     }
 }
