@@ -14,7 +14,7 @@
 mod endpoint;
 mod failure;
 mod jwt;
-mod response;
+pub(crate) mod response;
 
 use std::fmt;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

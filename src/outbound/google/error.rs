@@ -53,7 +53,7 @@ struct ErrorItem {
 
 /// Maps an error status, its `Retry-After` and its body (possibly empty, malformed or not
 /// JSON at all) to the port's error.
-pub(super) fn error_from_status(
+pub(crate) fn error_from_status(
     status: StatusCode,
     retry_after: Option<Duration>,
     body: &[u8],
@@ -136,7 +136,7 @@ fn bounded(text: &str) -> String {
 
 /// Reads `Retry-After` as delay seconds or as an HTTP date, the two forms RFC 9110 allows.
 /// A date in the past gives zero; an unreadable value gives `None`.
-pub(super) fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
 
     if let Ok(seconds) = value.parse::<u64>() {
