@@ -312,15 +312,15 @@ mod token_file {
             prop_assert_eq!(parsed.access_token.expose_secret(), written.token.as_str());
             prop_assert_eq!(
                 parsed.refresh_token.as_ref().map(|token| token.expose_secret().to_owned()),
-                written.refresh_token.clone()
+                written.refresh_token
             );
             prop_assert_eq!(
                 parsed.token_type,
                 written.token_type.clone().unwrap_or_else(|| "Bearer".to_owned())
             );
             prop_assert_eq!(parsed.expires_at, written.expiry);
-            prop_assert_eq!(parsed.scopes, written.scopes.clone());
-            prop_assert_eq!(parsed.account_email, written.account.clone());
+            prop_assert_eq!(parsed.scopes, written.scopes);
+            prop_assert_eq!(parsed.account_email, written.account);
         }
 
         #[test]
