@@ -112,7 +112,13 @@ impl ConfigSources {
 fn read_dotenv(path: &Path) -> Result<HashMap<String, String>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|error| format!("cannot read the env file {}: {error}", path.display()))?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    parse_dotenv(&text, path)
+}
+
+/// Parses the text of a `.env` file as [`read_dotenv`] describes. `path` only names the
+/// file in error messages.
+pub(crate) fn parse_dotenv(text: &str, path: &Path) -> Result<HashMap<String, String>, String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let cleaned: String = text
         .lines()
         .filter(|line| !is_bare_name(line))

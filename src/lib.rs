@@ -63,6 +63,10 @@ pub mod outbound;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 
+#[cfg(feature = "__fuzz")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use domain::service::{CredentialCache, ToolDispatcher};
 pub use domain::tools::{ToolDefinition, ToolError, ToolOutput};
 

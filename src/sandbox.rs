@@ -8,9 +8,9 @@
 //! start and never writes to disk.
 
 mod builtin_mail;
-mod calendar;
+pub(crate) mod calendar;
 mod google_error;
-mod mailbox;
+pub(crate) mod mailbox;
 mod oauth;
 mod oma;
 mod query;

@@ -10,7 +10,7 @@
 //! JSON-RPC `invalid_params` error, as MCP specifies. Faults inside the hub are logged once
 //! and reported to the model as a plain internal error.
 
-mod stdio;
+pub(crate) mod stdio;
 
 use std::sync::Arc;
 

@@ -9,7 +9,7 @@
 
 mod calendar;
 mod endpoints;
-mod error;
+pub(crate) mod error;
 mod gmail;
 mod transport;
 

@@ -14,7 +14,7 @@
 mod endpoint;
 mod failure;
 mod jwt;
-mod response;
+pub(crate) mod response;
 mod session;
 
 use std::fmt;

@@ -105,8 +105,14 @@ impl CalendarStore {
 
     /// A small calendar written for the project, with events around `now`.
     pub(crate) fn builtin(owner_email: &str, now: chrono::DateTime<chrono::Utc>) -> Self {
+        Self::from_text("builtin.ics", &builtin::ics(owner_email, now), owner_email)
+    }
+
+    /// Loads one calendar file's text, `name` naming it in logs and event ids, the way
+    /// [`load_dir`](Self::load_dir) loads each file it reads.
+    pub(crate) fn from_text(name: &str, text: &str, owner_email: &str) -> Self {
         let mut loader = Loader::new(owner_email);
-        loader.add_file("builtin.ics", &builtin::ics(owner_email, now));
+        loader.add_file(name, text);
         loader.finish()
     }
 

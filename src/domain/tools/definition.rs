@@ -121,6 +121,11 @@ pub(crate) trait DynTool: Send + Sync {
 
     /// Parses the arguments, runs the tool and renders the result.
     async fn call(&self, context: &ToolContext, arguments: Value) -> Result<ToolOutput, ToolError>;
+
+    /// Parses and validates the arguments as [`call`](Self::call) does, without running the
+    /// tool.
+    #[cfg(feature = "__fuzz")]
+    fn check_arguments(&self, arguments: Value) -> Result<(), ToolError>;
 }
 
 /// A [`Tool`] with its definition built once.
@@ -165,6 +170,11 @@ impl<T: Tool> DynTool for Registered<T> {
             embedded: output.embedded(),
             structured,
         })
+    }
+
+    #[cfg(feature = "__fuzz")]
+    fn check_arguments(&self, arguments: Value) -> Result<(), ToolError> {
+        parse_arguments::<T::Args>(T::NAME, arguments).map(drop)
     }
 }
 

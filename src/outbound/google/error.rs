@@ -51,7 +51,7 @@ struct ErrorItem {
 
 /// Maps an error status, its `Retry-After` and its body (possibly empty, malformed or not
 /// JSON at all) to the port's error.
-pub(super) fn error_from_status(
+pub(crate) fn error_from_status(
     status: StatusCode,
     retry_after: Option<Duration>,
     body: &[u8],
@@ -132,7 +132,7 @@ fn bounded(text: &str) -> String {
     }
 }
 
-pub(super) use crate::outbound::http::retry_after;
+pub(crate) use crate::outbound::http::retry_after;
 
 /// Parses a success body into `T`, naming the method and the JSON path that failed.
 ///

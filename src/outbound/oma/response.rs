@@ -26,7 +26,7 @@ const CHECK_API: &str = "Check that OMA_BACKEND_URL and OMA_API_PREFIX point to 
 /// [`CredentialError::NotConnected`] for `connected: false`, and
 /// [`CredentialError::InvalidResponse`] when the body is not a JSON object or lacks a
 /// non-empty string `access_token`.
-pub(super) fn parse_credentials(
+pub(crate) fn parse_credentials(
     body: &[u8],
     now: DateTime<Utc>,
 ) -> Result<Credentials, CredentialError> {
@@ -72,7 +72,7 @@ pub(super) fn parse_credentials(
 ///
 /// [`CredentialError::InvalidResponse`] when the body is not a JSON object or its
 /// `connected` is not a boolean.
-pub(super) fn parse_status(
+pub(crate) fn parse_status(
     body: &[u8],
     now: DateTime<Utc>,
     source: String,
@@ -97,7 +97,7 @@ pub(super) fn parse_status(
 /// Extracts the `detail` string of a FastAPI-style error body (`{"detail": "..."}`), on one
 /// line and cut to [`MAX_DETAIL_CHARS`]. Returns `None` for any other body, and for a
 /// detail that contains `secret`, so an echoed token never reaches a message.
-pub(super) fn error_detail(body: &[u8], secret: &str) -> Option<String> {
+pub(crate) fn error_detail(body: &[u8], secret: &str) -> Option<String> {
     let value: Value = serde_json::from_slice(body).ok()?;
     let detail = value.get("detail")?.as_str()?;
 

@@ -60,6 +60,13 @@ fn from_rule_time(at: DateTime<rrule::Tz>, timing: &Timing) -> Start {
 ///
 /// Returns the reason when the rule does not parse or validate.
 pub(super) fn build_rule(value: &str, timing: &Timing) -> Result<rrule::RRule, String> {
+    // RFC 5545 rule values are ASCII. rrule 0.14 slices a BYDAY entry by bytes and panics
+    // when one ends inside a multi-byte character, which would lose the whole file.
+    if !value.is_ascii() {
+        return Err(format!(
+            "invalid RRULE {value:?}: it contains non-ASCII characters"
+        ));
+    }
     let dt_start = rule_start(timing);
 
     let mut until = None;

@@ -713,3 +713,18 @@ fn broken_corpus_files_are_skipped() {
     let text = std::fs::read(corpus_dir().join("broken_ical.ics")).unwrap();
     assert_eq!(store_from(&String::from_utf8_lossy(&text)).len(), 1);
 }
+
+#[test]
+fn non_ascii_byday_skips_only_event() {
+    // rrule 0.14 panics on a BYDAY entry that ends inside a multi-byte character.
+    let text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n\
+        BEGIN:VEVENT\r\nUID:broken\r\nDTSTART:20250602T090000Z\r\n\
+        RRULE:FREQ=WEEKLY;BYDAY=MO,\u{e0}H\r\nEND:VEVENT\r\n\
+        BEGIN:VEVENT\r\nUID:kept\r\nDTSTART:20250603T090000Z\r\nEND:VEVENT\r\n\
+        END:VCALENDAR\r\n";
+
+    let store = store_from(text);
+
+    assert_eq!(store.files_skipped, 0, "the whole file was skipped");
+    assert_eq!(store.len(), 1);
+}
