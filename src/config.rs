@@ -24,7 +24,7 @@ pub const DEFAULT_TOKEN_PATH: &str = "data/token.google.json";
 /// The services `auth login` asks scopes for when `HUB_SERVICES` is not set.
 pub const DEFAULT_SERVICES: &str = "gmail,calendar";
 
-/// Where configuration values come from, highest precedence first: values set by the
+/// The sources of configuration values, highest precedence first: values set by the
 /// program, the process environment, then the `.env` file.
 #[derive(Debug, Default, Clone)]
 pub struct ConfigSources {
@@ -166,7 +166,7 @@ fn is_bare_name(line: &str) -> bool {
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Where Google credentials come from.
+    /// The source of Google credentials.
     pub auth_mode: AuthMode,
     /// The OMA Backend settings; complete when `auth_mode` is `oma_backend`.
     pub oma: OmaConfig,
@@ -174,7 +174,7 @@ pub struct Config {
     pub local_file: LocalFileConfig,
     /// Replaces Google's API roots, for the sandbox and tests (`GOOGLE_API_BASE_URL`).
     pub google_api_base_url: Option<Url>,
-    /// Where `gmail_get_attachment` saves files (`HUB_ATTACHMENT_DIR`).
+    /// The folder `gmail_get_attachment` saves files in (`HUB_ATTACHMENT_DIR`).
     pub attachment_dir: PathBuf,
     /// The hub's own OAuth client and endpoints.
     pub oauth: GoogleOAuthConfig,

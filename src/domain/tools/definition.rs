@@ -116,7 +116,7 @@ pub(crate) trait Tool: Send + Sync + 'static {
 /// A tool with its types erased, as the dispatcher holds it.
 #[async_trait]
 pub(crate) trait DynTool: Send + Sync {
-    /// The tool's definition.
+    /// Returns the tool's definition.
     fn definition(&self) -> &ToolDefinition;
 
     /// Parses the arguments, runs the tool and renders the result.

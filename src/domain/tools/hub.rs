@@ -25,11 +25,11 @@ pub(crate) struct HubStatusResult {
     auth_mode: String,
     /// The configuration problem to fix, if any.
     configuration_error: Option<String>,
-    /// Where credentials come from (URL or file path).
+    /// The credential source (URL or file path).
     credential_source: Option<String>,
     /// Whether the credential source answered.
     source_reachable: bool,
-    /// Why the credential source failed, if it did.
+    /// The credential source's error, if it failed.
     source_error: Option<String>,
     /// Whether a Google account is connected.
     google_connected: bool,
@@ -111,7 +111,7 @@ impl Tool for HubStatus {
             }
         }
 
-        // The cache knows the token actually in use, which may be newer than the status.
+        // The cache has the token actually in use, which may be newer than the status.
         if let Some(credentials) = context.credentials.peek() {
             if let Some(expires_at) = credentials.expires_at {
                 result.token_expires_at = Some(expires_at.to_rfc3339());

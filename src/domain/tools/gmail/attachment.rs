@@ -34,7 +34,7 @@ pub(crate) struct GetAttachmentArgs {
 
 impl Validate for GetAttachmentArgs {}
 
-/// Where an attachment went.
+/// The fetched attachment: its details and the file it was saved to.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct AttachmentResult {
     filename: String,

@@ -76,7 +76,7 @@ pub(crate) struct MessageSummary {
     snippet: Option<String>,
     /// Label ids, such as INBOX, UNREAD, SENT.
     labels: Vec<String>,
-    /// Why the details of this message could not be read, if they could not.
+    /// The reason the details of this message could not be read, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
