@@ -62,7 +62,7 @@ pub fn scopes_for_services(services: &[String]) -> Result<Vec<String>, String> {
     Ok(scopes)
 }
 
-/// What a login needs besides the settings.
+/// The options of a login, besides the settings.
 #[derive(Debug, Clone)]
 pub struct LoginOptions {
     /// The scopes to ask for.
@@ -77,7 +77,7 @@ pub struct LoginOptions {
     pub replace_other_client: bool,
 }
 
-/// What the user must do: open `url` in a browser.
+/// The prompt for the user: open `url` in a browser.
 #[derive(Debug, Clone)]
 pub struct LoginPrompt {
     /// The authorization URL. It carries no secret: the PKCE verifier stays in the hub.
@@ -88,7 +88,7 @@ pub struct LoginPrompt {
     pub scopes: Vec<String>,
 }
 
-/// What the token file holds, without tokens.
+/// A summary of the token file's contents, without tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenSummary {
     /// The token file.
@@ -279,7 +279,7 @@ async fn open_browser(url: &Url) {
     }
 }
 
-/// What the redirect carried.
+/// The outcome the redirect carried.
 type Callback = Result<String, CredentialError>;
 
 /// The loopback listener for the redirect.
@@ -506,7 +506,7 @@ pub fn token_summary(path: &Path) -> Result<TokenSummary, ReadError> {
     read_token_file(path).map(|stored| TokenSummary::of(path, &stored))
 }
 
-/// What `auth logout` did.
+/// The outcome of `auth logout`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogoutOutcome {
     /// `Ok` when Google revoked the grant, else why not.
