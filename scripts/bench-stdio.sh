@@ -12,6 +12,13 @@
 # cross-checks of the start-up and memory figures.
 set -euo pipefail
 
+case "${1:-}" in
+    -h | --help)
+        sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+esac
+
 root="$(cd "$(dirname "$0")/.." && pwd)"
 mail_dir="${1:-$root/../shared/corpus/eml}"
 calendar_dir="${2:-$root/../shared/corpus/ics}"

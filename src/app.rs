@@ -330,6 +330,7 @@ pub fn point_at_sandbox(
     sources: &mut crate::config::ConfigSources,
     sandbox: &crate::sandbox::Sandbox,
 ) {
+    sources.mark_sandbox();
     let url = sandbox.base_url().to_string();
     let local_file = sources
         .get("AUTH_MODE")

@@ -32,6 +32,7 @@ pub struct ConfigSources {
     environment: HashMap<String, String>,
     dotenv: HashMap<String, String>,
     dotenv_path: Option<PathBuf>,
+    sandbox: bool,
 }
 
 impl ConfigSources {
@@ -68,6 +69,7 @@ impl ConfigSources {
             environment,
             dotenv,
             dotenv_path,
+            sandbox: false,
         })
     }
 
@@ -81,7 +83,14 @@ impl ConfigSources {
             environment,
             dotenv,
             dotenv_path: None,
+            sandbox: false,
         }
+    }
+
+    /// Records that the overrides point at the embedded sandbox, so errors stop suggesting
+    /// `--sandbox`.
+    pub fn mark_sandbox(&mut self) {
+        self.sandbox = true;
     }
 
     /// Sets a value that wins over the environment and the `.env` file.
@@ -251,24 +260,28 @@ pub struct LocalFileConfig {
 
 /// Every problem found in the configuration, reported together so one run shows them all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", render_problems(.problems, *.auth_mode))]
+#[error("{}", render_problems(.problems, *.auth_mode, *.sandbox))]
 pub struct ConfigError {
     /// The mode the configuration was read for.
     pub auth_mode: AuthMode,
     /// One line per problem, each naming the variable and the fix.
     pub problems: Vec<String>,
+    /// Whether the hub runs on the sandbox already.
+    pub sandbox: bool,
 }
 
-fn render_problems(problems: &[String], auth_mode: AuthMode) -> String {
+fn render_problems(problems: &[String], auth_mode: AuthMode, sandbox: bool) -> String {
     let mut out = format!("the hub's configuration has problems (AUTH_MODE={auth_mode}):");
     for problem in problems {
         out.push_str("\n  - ");
         out.push_str(problem);
     }
     out.push_str(
-        "\nSet these in the environment or in a .env file in the working directory (or pass --env-file). \
-         To try the hub without any account, run it with --sandbox.",
+        "\nSet these in the environment or in a .env file in the working directory (or pass --env-file).",
     );
+    if !sandbox {
+        out.push_str(" To try the hub without any account, run it with --sandbox.");
+    }
     out
 }
 
@@ -374,6 +387,7 @@ impl Config {
             return Err(ConfigError {
                 auth_mode,
                 problems,
+                sandbox: sources.sandbox,
             });
         }
         Ok(Self {

@@ -542,12 +542,6 @@ async fn start_sandbox(
     .map_err(|error| format!("the sandbox could not start: {error}"))?;
 
     app::point_at_sandbox(sources, &sandbox);
-    tracing::info!(
-        url = %sandbox.base_url(),
-        messages = sandbox.message_count(),
-        events = sandbox.event_count(),
-        "sandbox started"
-    );
     Ok(Some(sandbox))
 }
 

@@ -101,6 +101,8 @@ impl Tool for HubStatus {
                 result.account_email = status.account_email;
                 result.scopes = status.scopes;
                 result.token_expires_at = status.expires_at.map(|at| at.to_rfc3339());
+                result.token_expires_in_seconds =
+                    status.expires_at.map(|at| (at - Utc::now()).num_seconds());
             }
             Ok(Err(error)) => result.source_error = Some(error.to_string()),
             Err(_) => {
