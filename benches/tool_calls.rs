@@ -23,10 +23,11 @@ use mcp_google_hub::domain::errors::{CredentialError, GoogleApiError};
 use mcp_google_hub::domain::mail_content;
 use mcp_google_hub::domain::models::calendar::{CalendarList, Event, EventListQuery, Events};
 use mcp_google_hub::domain::models::gmail::{
-    Label, ListMessagesResponse, Message, MessageFormat, MessageListQuery, MessagePartBody, Thread,
+    Draft, DraftListQuery, Label, LabelChanges, ListDraftsResponse, ListMessagesResponse, Message,
+    MessageFormat, MessageListQuery, MessagePartBody, NewLabel, OutgoingMessage, Profile, Thread,
 };
 use mcp_google_hub::domain::models::{
-    AccessToken, AttachmentId, AuthMode, CalendarId, Credentials, EventId, MessageId,
+    AccessToken, AttachmentId, AuthMode, CalendarId, Credentials, DraftId, EventId, MessageId,
     ProviderStatus, ThreadId,
 };
 use mcp_google_hub::domain::ports::{CalendarApi, CredentialProvider, GmailApi};
@@ -216,6 +217,93 @@ impl GmailApi for ServedGmail {
         _: &MessageId,
         _: &AttachmentId,
     ) -> Result<MessagePartBody, GoogleApiError> {
+        Err(unused())
+    }
+
+    async fn get_profile(&self, _: &AccessToken) -> Result<Profile, GoogleApiError> {
+        Err(unused())
+    }
+
+    async fn send_message(
+        &self,
+        _: &AccessToken,
+        _: &OutgoingMessage,
+    ) -> Result<Message, GoogleApiError> {
+        Err(unused())
+    }
+
+    async fn create_draft(
+        &self,
+        _: &AccessToken,
+        _: &OutgoingMessage,
+    ) -> Result<Draft, GoogleApiError> {
+        Err(unused())
+    }
+
+    async fn update_draft(
+        &self,
+        _: &AccessToken,
+        _: &DraftId,
+        _: &OutgoingMessage,
+    ) -> Result<Draft, GoogleApiError> {
+        Err(unused())
+    }
+
+    async fn list_drafts(
+        &self,
+        _: &AccessToken,
+        _: &DraftListQuery,
+    ) -> Result<ListDraftsResponse, GoogleApiError> {
+        Err(unused())
+    }
+
+    async fn get_draft(&self, _: &AccessToken, _: &DraftId) -> Result<Draft, GoogleApiError> {
+        Err(unused())
+    }
+
+    async fn send_draft(&self, _: &AccessToken, _: &DraftId) -> Result<Message, GoogleApiError> {
+        Err(unused())
+    }
+
+    async fn delete_draft(&self, _: &AccessToken, _: &DraftId) -> Result<(), GoogleApiError> {
+        Err(unused())
+    }
+
+    async fn modify_message(
+        &self,
+        _: &AccessToken,
+        _: &MessageId,
+        _: &LabelChanges,
+    ) -> Result<Message, GoogleApiError> {
+        Err(unused())
+    }
+
+    async fn batch_modify_messages(
+        &self,
+        _: &AccessToken,
+        _: &[MessageId],
+        _: &LabelChanges,
+    ) -> Result<(), GoogleApiError> {
+        Err(unused())
+    }
+
+    async fn trash_message(
+        &self,
+        _: &AccessToken,
+        _: &MessageId,
+    ) -> Result<Message, GoogleApiError> {
+        Err(unused())
+    }
+
+    async fn untrash_message(
+        &self,
+        _: &AccessToken,
+        _: &MessageId,
+    ) -> Result<Message, GoogleApiError> {
+        Err(unused())
+    }
+
+    async fn create_label(&self, _: &AccessToken, _: &NewLabel) -> Result<Label, GoogleApiError> {
         Err(unused())
     }
 }

@@ -13,10 +13,11 @@ use crate::config::Config;
 use crate::domain::errors::{CredentialError, GoogleApiError};
 use crate::domain::models::calendar::{CalendarList, Event, EventListQuery, Events};
 use crate::domain::models::gmail::{
-    Label, ListMessagesResponse, Message, MessageFormat, MessageListQuery, MessagePartBody, Thread,
+    Draft, DraftListQuery, Label, LabelChanges, ListDraftsResponse, ListMessagesResponse, Message,
+    MessageFormat, MessageListQuery, MessagePartBody, NewLabel, OutgoingMessage, Profile, Thread,
 };
 use crate::domain::models::{
-    AccessToken, AttachmentId, AuthMode, CalendarId, Credentials, EventId, MessageId,
+    AccessToken, AttachmentId, AuthMode, CalendarId, Credentials, DraftId, EventId, MessageId,
     ProviderStatus, ThreadId,
 };
 use crate::domain::ports::{CalendarApi, CredentialProvider, GmailApi};
@@ -263,6 +264,93 @@ impl GmailApi for NoGoogle {
         _: &MessageId,
         _: &AttachmentId,
     ) -> Result<MessagePartBody, GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn get_profile(&self, _: &AccessToken) -> Result<Profile, GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn send_message(
+        &self,
+        _: &AccessToken,
+        _: &OutgoingMessage,
+    ) -> Result<Message, GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn create_draft(
+        &self,
+        _: &AccessToken,
+        _: &OutgoingMessage,
+    ) -> Result<Draft, GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn update_draft(
+        &self,
+        _: &AccessToken,
+        _: &DraftId,
+        _: &OutgoingMessage,
+    ) -> Result<Draft, GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn list_drafts(
+        &self,
+        _: &AccessToken,
+        _: &DraftListQuery,
+    ) -> Result<ListDraftsResponse, GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn get_draft(&self, _: &AccessToken, _: &DraftId) -> Result<Draft, GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn send_draft(&self, _: &AccessToken, _: &DraftId) -> Result<Message, GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn delete_draft(&self, _: &AccessToken, _: &DraftId) -> Result<(), GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn modify_message(
+        &self,
+        _: &AccessToken,
+        _: &MessageId,
+        _: &LabelChanges,
+    ) -> Result<Message, GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn batch_modify_messages(
+        &self,
+        _: &AccessToken,
+        _: &[MessageId],
+        _: &LabelChanges,
+    ) -> Result<(), GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn trash_message(
+        &self,
+        _: &AccessToken,
+        _: &MessageId,
+    ) -> Result<Message, GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn untrash_message(
+        &self,
+        _: &AccessToken,
+        _: &MessageId,
+    ) -> Result<Message, GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn create_label(&self, _: &AccessToken, _: &NewLabel) -> Result<Label, GoogleApiError> {
         Err(Self::error())
     }
 }

@@ -83,6 +83,13 @@ pub enum GoogleApiError {
         /// What was wrong with it, without the body.
         message: String,
     },
+    /// The adapter does not make this call in this build, such as sending mail without
+    /// the `gmail-send` feature. No request reached Google.
+    #[error("{message}")]
+    NotSupported {
+        /// What this build cannot do and which build can.
+        message: String,
+    },
 }
 
 impl GoogleApiError {
@@ -131,6 +138,9 @@ impl GoogleApiError {
                 message: clean(message),
             },
             Self::InvalidResponse { message } => Self::InvalidResponse {
+                message: clean(message),
+            },
+            Self::NotSupported { message } => Self::NotSupported {
                 message: clean(message),
             },
         }

@@ -13,4 +13,4 @@ mod int64;
 
 pub use auth_mode::{AuthMode, ParseAuthModeError};
 pub use credentials::{AccessToken, Credentials, EXPIRY_MARGIN, ProviderStatus, RefreshToken};
-pub use ids::{AttachmentId, CalendarId, EventId, InvalidId, MessageId, ThreadId};
+pub use ids::{AttachmentId, CalendarId, DraftId, EventId, InvalidId, MessageId, ThreadId};

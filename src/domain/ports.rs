@@ -10,10 +10,11 @@ use async_trait::async_trait;
 use super::errors::{CredentialError, GoogleApiError};
 use super::models::calendar::{CalendarList, Event, EventListQuery, Events};
 use super::models::gmail::{
-    Label, ListMessagesResponse, Message, MessageFormat, MessageListQuery, MessagePartBody, Thread,
+    Draft, DraftListQuery, Label, LabelChanges, ListDraftsResponse, ListMessagesResponse, Message,
+    MessageFormat, MessageListQuery, MessagePartBody, NewLabel, OutgoingMessage, Profile, Thread,
 };
 use super::models::{
-    AccessToken, AttachmentId, AuthMode, CalendarId, Credentials, EventId, MessageId,
+    AccessToken, AttachmentId, AuthMode, CalendarId, Credentials, DraftId, EventId, MessageId,
     ProviderStatus, ThreadId,
 };
 
@@ -70,7 +71,7 @@ pub trait CredentialProvider: Send + Sync {
     }
 }
 
-/// The Gmail v1 calls the read tools need. Every call acts as the user `me`.
+/// The Gmail v1 calls the tools need. Every call acts as the user `me`.
 ///
 /// # Errors
 ///
@@ -112,6 +113,102 @@ pub trait GmailApi: Send + Sync {
         message_id: &MessageId,
         attachment_id: &AttachmentId,
     ) -> Result<MessagePartBody, GoogleApiError>;
+
+    /// `users.getProfile`: the account's address and mailbox totals.
+    async fn get_profile(&self, token: &AccessToken) -> Result<Profile, GoogleApiError>;
+
+    /// `users.messages.send`: sends `message` and returns the stored copy (id, thread id,
+    /// labels).
+    ///
+    /// # Errors
+    ///
+    /// [`GoogleApiError::NotSupported`] when this build has no `gmail-send` feature.
+    /// [`GoogleApiError::Unavailable`] after a timeout or a 5xx may mean the mail went out:
+    /// the call is not repeated, so check the SENT label before sending again.
+    async fn send_message(
+        &self,
+        token: &AccessToken,
+        message: &OutgoingMessage,
+    ) -> Result<Message, GoogleApiError>;
+
+    /// `users.drafts.create`: stores `message` as a new draft.
+    async fn create_draft(
+        &self,
+        token: &AccessToken,
+        message: &OutgoingMessage,
+    ) -> Result<Draft, GoogleApiError>;
+
+    /// `users.drafts.update`: replaces the content of draft `id`. Gmail gives the new
+    /// content a new message id.
+    async fn update_draft(
+        &self,
+        token: &AccessToken,
+        id: &DraftId,
+        message: &OutgoingMessage,
+    ) -> Result<Draft, GoogleApiError>;
+
+    /// `users.drafts.list`: one page of draft ids with their message ids.
+    async fn list_drafts(
+        &self,
+        token: &AccessToken,
+        query: &DraftListQuery,
+    ) -> Result<ListDraftsResponse, GoogleApiError>;
+
+    /// `users.drafts.get` in the `metadata` format: the message's ids, labels and every
+    /// header, without the body.
+    async fn get_draft(&self, token: &AccessToken, id: &DraftId) -> Result<Draft, GoogleApiError>;
+
+    /// `users.drafts.send`: sends draft `id` and returns the sent message.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_message`](Self::send_message).
+    async fn send_draft(&self, token: &AccessToken, id: &DraftId)
+    -> Result<Message, GoogleApiError>;
+
+    /// `users.drafts.delete`: deletes draft `id` for good (it does not go to the trash).
+    async fn delete_draft(&self, token: &AccessToken, id: &DraftId) -> Result<(), GoogleApiError>;
+
+    /// `users.messages.modify`: adds and removes labels on one message.
+    async fn modify_message(
+        &self,
+        token: &AccessToken,
+        id: &MessageId,
+        changes: &LabelChanges,
+    ) -> Result<Message, GoogleApiError>;
+
+    /// `users.messages.batchModify`: adds and removes labels on up to 1000 messages at once.
+    async fn batch_modify_messages(
+        &self,
+        token: &AccessToken,
+        ids: &[MessageId],
+        changes: &LabelChanges,
+    ) -> Result<(), GoogleApiError>;
+
+    /// `users.messages.trash`: moves a message to the trash.
+    async fn trash_message(
+        &self,
+        token: &AccessToken,
+        id: &MessageId,
+    ) -> Result<Message, GoogleApiError>;
+
+    /// `users.messages.untrash`: takes a message out of the trash.
+    async fn untrash_message(
+        &self,
+        token: &AccessToken,
+        id: &MessageId,
+    ) -> Result<Message, GoogleApiError>;
+
+    /// `users.labels.create`.
+    ///
+    /// # Errors
+    ///
+    /// [`GoogleApiError::InvalidRequest`] with status 409 when a label of that name exists.
+    async fn create_label(
+        &self,
+        token: &AccessToken,
+        label: &NewLabel,
+    ) -> Result<Label, GoogleApiError>;
 }
 
 /// The Calendar v3 calls the read tools need.

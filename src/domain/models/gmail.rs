@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ThreadId;
+
 /// `Message`: an email as `users.messages.get` returns it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -209,4 +211,97 @@ pub struct MessageListQuery {
     pub label_ids: Vec<String>,
     /// Whether to include SPAM and TRASH.
     pub include_spam_trash: bool,
+}
+
+/// A message to send or store as a draft: the RFC 5322 bytes and the thread it joins.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OutgoingMessage {
+    /// The whole message; the adapter sends it base64url-encoded as `raw`.
+    pub raw: Vec<u8>,
+    /// The thread the message belongs to, for replies. Gmail also needs matching
+    /// `In-Reply-To`/`References` headers and subject to keep it in the thread.
+    pub thread_id: Option<ThreadId>,
+}
+
+/// `Draft`: an unsent message.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Draft {
+    /// The immutable draft id.
+    pub id: String,
+    /// The draft's message. `drafts.list` sets only its `id` and `threadId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Message>,
+}
+
+/// `ListDraftsResponse`: one page of `users.drafts.list`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListDraftsResponse {
+    /// The drafts on this page; Google omits the field when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drafts: Vec<Draft>,
+    /// The token for the next page, absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
+    /// Google's estimate of the total number of drafts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_size_estimate: Option<u32>,
+}
+
+/// The parameters of `users.drafts.list`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DraftListQuery {
+    /// Gmail search syntax, applied to the drafts' messages.
+    pub query: Option<String>,
+    /// The page size, 1 to 500; zero leaves Gmail's default of 100.
+    pub max_results: u32,
+    /// A `nextPageToken` from the previous page.
+    pub page_token: Option<String>,
+    /// Whether to include drafts in SPAM and TRASH.
+    pub include_spam_trash: bool,
+}
+
+/// Label ids to add to and remove from messages: the body of `users.messages.modify`
+/// (`ModifyMessageRequest`) without the message ids, which `batchModify` adds.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LabelChanges {
+    /// Label ids to add.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add_label_ids: Vec<String>,
+    /// Label ids to remove.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove_label_ids: Vec<String>,
+}
+
+/// The fields of a new label for `users.labels.create`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewLabel {
+    /// The display name; `/` nests it under another label, as in `Projects/Hub`.
+    pub name: String,
+    /// `labelShow`, `labelShowIfUnread` or `labelHide`; Gmail's default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_list_visibility: Option<String>,
+    /// `show` or `hide`; Gmail's default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_list_visibility: Option<String>,
+}
+
+/// `Profile`: the account `users.getProfile` describes.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Profile {
+    /// The account's email address.
+    pub email_address: String,
+    /// The number of messages in the mailbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages_total: Option<i64>,
+    /// The number of threads in the mailbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads_total: Option<i64>,
+    /// The mailbox's current history record (uint64 as a string).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_id: Option<String>,
 }

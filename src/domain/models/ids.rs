@@ -83,6 +83,11 @@ resource_id!(
     "attachment id"
 );
 resource_id!(
+    /// A Gmail draft id, as `users.drafts.list` returns it.
+    DraftId,
+    "draft id"
+);
+resource_id!(
     /// A calendar id: an email address, a group calendar address, or `primary`.
     CalendarId,
     "calendar id"

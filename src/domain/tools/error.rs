@@ -125,6 +125,7 @@ impl ToolError {
                 GoogleApiError::InvalidRequest { .. } => ErrorCategory::InvalidArgument,
                 GoogleApiError::Unavailable { .. } => ErrorCategory::Unavailable,
                 GoogleApiError::InvalidResponse { .. } => ErrorCategory::Internal,
+                GoogleApiError::NotSupported { .. } => ErrorCategory::PermissionDenied,
             },
             Self::Internal(_) => ErrorCategory::Internal,
         }
@@ -188,6 +189,10 @@ impl ToolError {
             }
             Self::Google(GoogleApiError::Unavailable { .. }) => {
                 "Google is unreachable or failing; wait a minute, then call again.".to_owned()
+            }
+            Self::Google(GoogleApiError::NotSupported { .. }) => {
+                "This build of the hub cannot do this; the message names the build that can."
+                    .to_owned()
             }
             Self::Google(GoogleApiError::InvalidResponse { .. }) | Self::Internal(_) => {
                 "Retrying may not help; the cause is in the hub's log.".to_owned()
@@ -313,6 +318,11 @@ mod tests {
             (
                 GoogleApiError::InvalidResponse { message: text() }.into(),
                 ErrorCategory::Internal,
+                false,
+            ),
+            (
+                GoogleApiError::NotSupported { message: text() }.into(),
+                ErrorCategory::PermissionDenied,
                 false,
             ),
         ];

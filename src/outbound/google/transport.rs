@@ -1,11 +1,11 @@
-//! The GET request every Gmail and Calendar method makes: headers, size limit, error
-//! mapping, parsing and one debug log line.
+//! The requests every Gmail and Calendar method makes: headers, size limit, error
+//! mapping, parsing, retries and one debug log line per attempt.
 
 use std::time::Instant;
 
 use chrono::Utc;
-use reqwest::StatusCode;
-use reqwest::header::ACCEPT;
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 use url::Url;
 
@@ -129,46 +129,189 @@ fn deadline_error(failed: Failed<GoogleApiError>, policy: &RetryPolicy) -> Googl
     }
 }
 
+/// A request that changes something at Google: POST, PUT or DELETE, with a JSON body or
+/// none.
+pub(super) struct WriteCall<'a> {
+    /// The discovery method id, such as `gmail.users.messages.send`, for logs and errors.
+    pub(super) method: &'static str,
+    pub(super) verb: Method,
+    pub(super) url: Url,
+    pub(super) token: &'a AccessToken,
+    /// The JSON request body, already serialized.
+    pub(super) body: Option<Vec<u8>>,
+    /// The maximum number of bytes read from a success body.
+    pub(super) body_limit: usize,
+    pub(super) resend: Resend,
+}
+
+/// When a failed write may be sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Resend {
+    /// As reads are retried. For calls whose repetition does no harm: setting the same
+    /// labels twice, trashing twice, or a second label create that Google rejects as a
+    /// duplicate.
+    AsReads,
+    /// Only when Google certainly did not act on the request: no connection was made, or
+    /// Google answered with a rate limit. Sending mail is such a call. After a timeout or a
+    /// 5xx the request may have reached Google and the mail gone out, so a second attempt
+    /// could deliver it twice; the caller gets the error instead and can check the SENT label.
+    OnlyUnsent,
+}
+
+/// Sends a write under `policy` and parses its JSON response into `T`.
+///
+/// # Errors
+///
+/// As [`get_json`]; with [`Resend::OnlyUnsent`] a timeout or 5xx returns at once as
+/// [`GoogleApiError::Unavailable`].
+pub(super) async fn write_json<T: DeserializeOwned>(
+    http: &reqwest::Client,
+    policy: &RetryPolicy,
+    call: WriteCall<'_>,
+) -> Result<T, GoogleApiError> {
+    let body = write(http, policy, &call).await?;
+    parse_success(call.method, &body)
+}
+
+/// Sends a write whose success response has no body, such as `drafts.delete`.
+///
+/// # Errors
+///
+/// As [`write_json`], except that a success body is never parsed.
+pub(super) async fn write_no_content(
+    http: &reqwest::Client,
+    policy: &RetryPolicy,
+    call: WriteCall<'_>,
+) -> Result<(), GoogleApiError> {
+    write(http, policy, &call).await.map(drop)
+}
+
+async fn write(
+    http: &reqwest::Client,
+    policy: &RetryPolicy,
+    call: &WriteCall<'_>,
+) -> Result<Vec<u8>, GoogleApiError> {
+    let request = || {
+        let request = http
+            .request(call.verb.clone(), call.url.clone())
+            .bearer_auth(call.token.expose_secret())
+            .header(ACCEPT, "application/json");
+        match &call.body {
+            Some(body) => request
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone()),
+            None => request,
+        }
+    };
+    let classify = |failure: &AttemptFailure| match call.resend {
+        Resend::AsReads => is_worth_retrying(&failure.error),
+        Resend::OnlyUnsent if failure.unsent => Decision::Retry { retry_after: None },
+        Resend::OnlyUnsent => match &failure.error {
+            GoogleApiError::RateLimited { .. } => is_worth_retrying(&failure.error),
+            _ => Decision::Stop,
+        },
+    };
+
+    let outcome = retry::run(
+        policy,
+        call.method,
+        |_| timed(call.method, call.token, request(), call.body_limit),
+        classify,
+    )
+    .await;
+
+    outcome.map_err(|failed| {
+        let Failed {
+            last_error,
+            attempts,
+            reason,
+        } = failed;
+        deadline_error(
+            Failed {
+                last_error: last_error.map(|failure| failure.error),
+                attempts,
+                reason,
+            },
+            policy,
+        )
+    })
+}
+
+/// A failed attempt, and whether the request certainly never left the hub.
+struct AttemptFailure {
+    error: GoogleApiError,
+    /// The connection could not be made, so Google never saw the request.
+    unsent: bool,
+}
+
+impl std::fmt::Display for AttemptFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
 async fn attempt<T: DeserializeOwned>(
     http: &reqwest::Client,
     call: &Call<'_>,
 ) -> Result<T, GoogleApiError> {
-    let method = call.method;
-    let token = call.token;
+    let mut url = call.url.clone();
+    call.query.apply_to(&mut url);
+    let request = http
+        .get(url)
+        .bearer_auth(call.token.expose_secret())
+        .header(ACCEPT, "application/json");
+
+    let body = timed(call.method, call.token, request, call.body_limit)
+        .await
+        .map_err(|failure| failure.error)?;
+    parse_success(call.method, &body)
+}
+
+/// Sends one request and reads its success body, logging the method, status and latency.
+async fn timed(
+    method: &'static str,
+    token: &AccessToken,
+    request: RequestBuilder,
+    body_limit: usize,
+) -> Result<Vec<u8>, AttemptFailure> {
     let started = Instant::now();
     let mut status = None;
 
     // Google's messages do not quote tokens, but a proxy in between might.
-    let result = exchange(http, call, &mut status)
+    let result = exchange(method, request, body_limit, &mut status)
         .await
-        .map_err(|error| error.redact(token.expose_secret()));
+        .map_err(|failure| AttemptFailure {
+            error: failure.error.redact(token.expose_secret()),
+            unsent: failure.unsent,
+        });
 
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let status = status.map(|status| status.as_u16());
     match &result {
         Ok(_) => tracing::debug!(method, status, elapsed_ms, "Google API call succeeded"),
-        Err(error) => tracing::debug!(method, status, elapsed_ms, %error, "Google API call failed"),
+        Err(failure) => {
+            tracing::debug!(method, status, elapsed_ms, error = %failure.error, "Google API call failed")
+        }
     }
     result
 }
 
-async fn exchange<T: DeserializeOwned>(
-    http: &reqwest::Client,
-    call: &Call<'_>,
+async fn exchange(
+    method: &'static str,
+    request: RequestBuilder,
+    body_limit: usize,
     status_seen: &mut Option<StatusCode>,
-) -> Result<T, GoogleApiError> {
-    let mut url = call.url.clone();
-    call.query.apply_to(&mut url);
-
-    let response = http
-        .get(url)
-        .bearer_auth(call.token.expose_secret())
-        .header(ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(|error| GoogleApiError::Unavailable {
+) -> Result<Vec<u8>, AttemptFailure> {
+    let response = request.send().await.map_err(|error| AttemptFailure {
+        unsent: error.is_connect(),
+        error: GoogleApiError::Unavailable {
             message: describe_error(&error),
-        })?;
+        },
+    })?;
+    let sent = |error| AttemptFailure {
+        error,
+        unsent: false,
+    };
 
     let status = response.status();
     *status_seen = Some(status);
@@ -179,11 +322,10 @@ async fn exchange<T: DeserializeOwned>(
         let body = read_body_limited(response, ERROR_BODY_LIMIT)
             .await
             .unwrap_or_default();
-        return Err(error_from_status(status, retry_after, &body));
+        return Err(sent(error_from_status(status, retry_after, &body)));
     }
 
-    let body = read_body_limited(response, call.body_limit)
+    read_body_limited(response, body_limit)
         .await
-        .map_err(|error| body_error(call.method, error))?;
-    parse_success(call.method, &body)
+        .map_err(|error| sent(body_error(method, error)))
 }
