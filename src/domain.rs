@@ -4,6 +4,7 @@
 //! [`crate::outbound`] and [`crate::inbound`] plug into the ports defined in [`ports`].
 
 pub mod errors;
+pub mod mail_compose;
 pub mod mail_content;
 pub mod models;
 pub mod ports;

@@ -163,8 +163,11 @@ pub trait GmailApi: Send + Sync {
     /// # Errors
     ///
     /// As [`send_message`](Self::send_message).
-    async fn send_draft(&self, token: &AccessToken, id: &DraftId)
-    -> Result<Message, GoogleApiError>;
+    async fn send_draft(
+        &self,
+        token: &AccessToken,
+        id: &DraftId,
+    ) -> Result<Message, GoogleApiError>;
 
     /// `users.drafts.delete`: deletes draft `id` for good (it does not go to the trash).
     async fn delete_draft(&self, token: &AccessToken, id: &DraftId) -> Result<(), GoogleApiError>;

@@ -151,7 +151,10 @@ impl<'a> WriteRequest<'a> {
 
     fn json(mut self, body: &impl Serialize) -> Result<Self, GoogleApiError> {
         let bytes = serde_json::to_vec(body).map_err(|error| GoogleApiError::InvalidResponse {
-            message: format!("the {} request could not be serialized: {error}", self.method),
+            message: format!(
+                "the {} request could not be serialized: {error}",
+                self.method
+            ),
         })?;
         self.body = Some(bytes);
         Ok(self)
@@ -386,8 +389,8 @@ impl GmailApi for GmailClient {
             message: Some(RawMessage::of(message)),
         };
         let segments = ["users", ME, "drafts", id];
-        let request = WriteRequest::new("gmail.users.drafts.update", Method::PUT, &segments)
-            .json(&body)?;
+        let request =
+            WriteRequest::new("gmail.users.drafts.update", Method::PUT, &segments).json(&body)?;
         self.write(request, token).await
     }
 

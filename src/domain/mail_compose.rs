@@ -1,0 +1,532 @@
+//! Composing outgoing mail: checking addresses and header values, and writing the RFC 5322
+//! message with the `mail-builder` crate.
+//!
+//! Every header value a caller supplies is checked before anything is built: a CR, LF or
+//! other control character is rejected with the name of the field, so no input can add a
+//! header. `mail-builder` then encodes non-ASCII subjects and display names as RFC 2047
+//! encoded words, non-ASCII attachment file names as RFC 2231 parameters, and picks a
+//! transfer encoding for each body part.
+
+use std::borrow::Cow;
+
+use mail_builder::MessageBuilder;
+use mail_builder::headers::address::Address;
+use mail_builder::headers::message_id::MessageId;
+
+/// Gmail's limit for one message, attachments and their base64 encoding included:
+/// 25 MB, counted here in bytes of the built message.
+pub const MAX_MESSAGE_BYTES: usize = 25 * 1024 * 1024;
+
+/// The longest local part of an address, in bytes (RFC 5321 section 4.5.3.1.1).
+const MAX_LOCAL_PART: usize = 64;
+/// The longest domain of an address, in bytes (RFC 5321 section 4.5.3.1.2).
+const MAX_DOMAIN: usize = 253;
+/// The longest domain label, in bytes (RFC 1035 section 2.3.4).
+const MAX_LABEL: usize = 63;
+
+/// Why a message could not be composed. Each variant names the argument at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ComposeError {
+    /// A header value contains a line break or another control character.
+    #[error(
+        "field `{field}` contains the control character {character:?}; header values must be one line of printable text"
+    )]
+    ControlCharacter {
+        /// The argument, such as `subject` or `to[1]`.
+        field: String,
+        /// The character found.
+        character: char,
+    },
+    /// An address is not a valid `local@domain` address.
+    #[error("field `{field}`: {value:?} is not a valid email address: {reason}")]
+    InvalidAddress {
+        /// The argument, such as `cc[0]`.
+        field: String,
+        /// The address as given.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A message id to refer to is not a valid msg-id.
+    #[error("field `{field}`: {value:?} is not a message id such as <abc@example.com>")]
+    InvalidMessageId {
+        /// The argument.
+        field: String,
+        /// The value as given.
+        value: String,
+    },
+    /// A MIME type is not `type/subtype`.
+    #[error("field `{field}`: {value:?} is not a MIME type such as application/pdf")]
+    InvalidMimeType {
+        /// The argument.
+        field: String,
+        /// The value as given.
+        value: String,
+    },
+    /// The built message is larger than Gmail accepts.
+    #[error(
+        "the message would be {size} bytes with its attachments encoded, more than Gmail's limit of {limit} bytes; attach fewer or smaller files"
+    )]
+    TooLarge {
+        /// The size of the built message in bytes.
+        size: usize,
+        /// [`MAX_MESSAGE_BYTES`].
+        limit: usize,
+    },
+    /// The message could not be written.
+    #[error("the message could not be written: {0}")]
+    Write(String),
+}
+
+/// A mailbox: an address with an optional display name, as in `Ann Lee <ann@example.com>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailAddress {
+    /// The display name, without quotes.
+    pub name: Option<String>,
+    /// The `local@domain` address.
+    pub address: String,
+}
+
+impl EmailAddress {
+    /// Parses `ann@example.com`, `<ann@example.com>`, `Ann Lee <ann@example.com>` or
+    /// `"Lee, Ann" <ann@example.com>`, checking the address as an RFC 5322 addr-spec.
+    ///
+    /// Only dot-atom local parts and host-name domains are accepted: no quoted local
+    /// parts, IP literals or non-ASCII addresses. Display names may hold any Unicode
+    /// text without control characters.
+    ///
+    /// # Errors
+    ///
+    /// [`ComposeError::ControlCharacter`] or [`ComposeError::InvalidAddress`], naming
+    /// `field`.
+    pub fn parse(field: &str, text: &str) -> Result<Self, ComposeError> {
+        check_header_text(field, text)?;
+        let invalid = |reason: &str| ComposeError::InvalidAddress {
+            field: field.to_owned(),
+            value: text.to_owned(),
+            reason: reason.to_owned(),
+        };
+
+        let trimmed = text.trim();
+        let (name, address) = match trimmed.strip_suffix('>') {
+            Some(rest) => {
+                let open = rest
+                    .rfind('<')
+                    .ok_or_else(|| invalid("it ends with `>` but has no `<`"))?;
+                (unquote(rest[..open].trim()), rest[open + 1..].trim())
+            }
+            None => (None, trimmed),
+        };
+        check_addr_spec(address).map_err(|reason| invalid(&reason))?;
+
+        Ok(Self {
+            name,
+            address: address.to_owned(),
+        })
+    }
+
+    /// Returns the address in lower case, for comparisons: Gmail treats addresses
+    /// without regard to case.
+    pub fn key(&self) -> String {
+        self.address.to_lowercase()
+    }
+}
+
+impl std::fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "{name} <{}>", self.address),
+            None => f.write_str(&self.address),
+        }
+    }
+}
+
+/// Reads a display name, removing the quotes and backslash escapes of a quoted string.
+fn unquote(name: &str) -> Option<String> {
+    let name = match name
+        .strip_prefix('"')
+        .and_then(|inner| inner.strip_suffix('"'))
+    {
+        Some(inner) => {
+            let mut unescaped = String::with_capacity(inner.len());
+            let mut chars = inner.chars();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => unescaped.extend(chars.next()),
+                    other => unescaped.push(other),
+                }
+            }
+            unescaped
+        }
+        None => name.to_owned(),
+    };
+    Some(name).filter(|name| !name.trim().is_empty())
+}
+
+/// Checks an RFC 5322 addr-spec with a dot-atom local part and a host-name domain.
+fn check_addr_spec(address: &str) -> Result<(), String> {
+    let Some((local, domain)) = address.split_once('@') else {
+        return Err("it has no `@`".to_owned());
+    };
+    if domain.contains('@') {
+        return Err("it has more than one `@`".to_owned());
+    }
+
+    if local.is_empty() || local.len() > MAX_LOCAL_PART {
+        return Err(format!(
+            "the part before `@` must be 1 to {MAX_LOCAL_PART} characters"
+        ));
+    }
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return Err("the part before `@` has a misplaced dot".to_owned());
+    }
+    if let Some(bad) = local.chars().find(|&c| !is_atext(c) && c != '.') {
+        return Err(format!("the part before `@` contains {bad:?}"));
+    }
+
+    if domain.is_empty() || domain.len() > MAX_DOMAIN {
+        return Err(format!("the domain must be 1 to {MAX_DOMAIN} characters"));
+    }
+    if !domain.contains('.') {
+        return Err("the domain has no dot".to_owned());
+    }
+    for label in domain.split('.') {
+        let valid = !label.is_empty()
+            && label.len() <= MAX_LABEL
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !valid {
+            return Err(format!(
+                "the domain part {label:?} is not a host name label"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// RFC 5322 `atext`: the characters of an atom.
+fn is_atext(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c)
+}
+
+/// Rejects a header value that contains a control character, CR and LF included.
+///
+/// # Errors
+///
+/// [`ComposeError::ControlCharacter`] naming `field` and the first such character.
+pub fn check_header_text(field: &str, value: &str) -> Result<(), ComposeError> {
+    match value.chars().find(|c| c.is_control()) {
+        Some(character) => Err(ComposeError::ControlCharacter {
+            field: field.to_owned(),
+            character,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Parses the addresses of an address-list header such as `To` or `Cc` as received, for
+/// reply-all. Entries that are not a single valid address (groups such as
+/// `undisclosed-recipients:;`, or malformed ones) are left out.
+pub fn parse_address_list(header: &str) -> Vec<EmailAddress> {
+    split_address_list(header)
+        .into_iter()
+        .filter_map(|entry| EmailAddress::parse("header", entry).ok())
+        .collect()
+}
+
+/// Splits an address list at the commas outside quoted strings and angle brackets.
+fn split_address_list(header: &str) -> Vec<&str> {
+    let mut entries = Vec::new();
+    let (mut start, mut quoted, mut angle, mut escaped) = (0, false, false, false);
+    for (index, c) in header.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '<' if !quoted => angle = true,
+            '>' if !quoted => angle = false,
+            ',' if !quoted && !angle => {
+                entries.push(&header[start..index]);
+                start = index + 1;
+            }
+            _ => {}
+        }
+    }
+    entries.push(&header[start..]);
+    entries
+        .into_iter()
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .collect()
+}
+
+/// Checks an RFC 5322 msg-id and returns it without its angle brackets, or `None` when it
+/// cannot be repeated safely in `In-Reply-To` or `References`.
+pub fn message_id_value(value: &str) -> Option<String> {
+    let inner = value.trim().trim_start_matches('<').trim_end_matches('>');
+    let valid = !inner.is_empty()
+        && inner.len() <= 998
+        && inner
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>'));
+    valid.then(|| inner.to_owned())
+}
+
+/// A file to attach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The file name shown to the recipient.
+    pub filename: String,
+    /// The MIME type, `type/subtype`.
+    pub mime_type: String,
+    /// The content.
+    pub data: Vec<u8>,
+}
+
+/// Everything an outgoing message is built from. `From` is left to Gmail, which sets it
+/// to the account's address.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Composition {
+    /// `To` recipients.
+    pub to: Vec<EmailAddress>,
+    /// `Cc` recipients.
+    pub cc: Vec<EmailAddress>,
+    /// `Bcc` recipients. Gmail removes the header from the copies it delivers.
+    pub bcc: Vec<EmailAddress>,
+    /// `Reply-To` addresses.
+    pub reply_to: Vec<EmailAddress>,
+    /// The subject, one line.
+    pub subject: String,
+    /// The plain-text body.
+    pub text_body: String,
+    /// An HTML alternative to the text body.
+    pub html_body: Option<String>,
+    /// Files attached after the body.
+    pub attachments: Vec<Attachment>,
+    /// The msg-id this message replies to, without angle brackets.
+    pub in_reply_to: Option<String>,
+    /// The msg-ids of the conversation so far, oldest first, without angle brackets.
+    pub references: Vec<String>,
+}
+
+impl Composition {
+    /// Returns every recipient with the field it is in (`to[0]`, `cc[1]`, `bcc[0]`).
+    pub fn recipients(&self) -> Vec<(String, &EmailAddress)> {
+        let mut all = Vec::new();
+        for (field, list) in [("to", &self.to), ("cc", &self.cc), ("bcc", &self.bcc)] {
+            for (index, address) in list.iter().enumerate() {
+                all.push((format!("{field}[{index}]"), address));
+            }
+        }
+        all
+    }
+
+    /// Checks every header value: subject, display names, addresses, attachment names,
+    /// MIME types and message ids.
+    ///
+    /// # Errors
+    ///
+    /// The first problem found, naming its field.
+    pub fn validate(&self) -> Result<(), ComposeError> {
+        check_header_text("subject", &self.subject)?;
+
+        let lists = [
+            ("to", &self.to),
+            ("cc", &self.cc),
+            ("bcc", &self.bcc),
+            ("reply_to", &self.reply_to),
+        ];
+        for (field, list) in lists {
+            for (index, address) in list.iter().enumerate() {
+                let field = format!("{field}[{index}]");
+                if let Some(name) = &address.name {
+                    check_header_text(&field, name)?;
+                }
+                check_header_text(&field, &address.address)?;
+                check_addr_spec(&address.address).map_err(|reason| {
+                    ComposeError::InvalidAddress {
+                        field: field.clone(),
+                        value: address.address.clone(),
+                        reason,
+                    }
+                })?;
+            }
+        }
+
+        for (index, attachment) in self.attachments.iter().enumerate() {
+            check_header_text(
+                &format!("attachments[{index}].filename"),
+                &attachment.filename,
+            )?;
+            check_mime_type(
+                &format!("attachments[{index}].mime_type"),
+                &attachment.mime_type,
+            )?;
+        }
+
+        let ids = self
+            .in_reply_to
+            .iter()
+            .map(|id| ("in_reply_to", id))
+            .chain(self.references.iter().map(|id| ("references", id)));
+        for (field, id) in ids {
+            if message_id_value(id).as_deref() != Some(id.as_str()) {
+                return Err(ComposeError::InvalidMessageId {
+                    field: field.to_owned(),
+                    value: id.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Validates and writes the message as RFC 5322 bytes with CRLF line ends.
+    ///
+    /// # Errors
+    ///
+    /// What [`validate`](Self::validate) finds, or [`ComposeError::TooLarge`] when the
+    /// message passes [`MAX_MESSAGE_BYTES`].
+    pub fn build(&self) -> Result<Vec<u8>, ComposeError> {
+        self.validate()?;
+
+        // Every attachment costs at least its own size, so a hopeless message stops here
+        // before the base64 copy is made.
+        let attachment_bytes: usize = self.attachments.iter().map(|file| file.data.len()).sum();
+        if attachment_bytes > MAX_MESSAGE_BYTES {
+            return Err(ComposeError::TooLarge {
+                size: attachment_bytes,
+                limit: MAX_MESSAGE_BYTES,
+            });
+        }
+
+        let mut builder = MessageBuilder::new();
+        let lists = [
+            ("To", &self.to),
+            ("Cc", &self.cc),
+            ("Bcc", &self.bcc),
+            ("Reply-To", &self.reply_to),
+        ];
+        for (header, list) in lists {
+            if !list.is_empty() {
+                builder = builder.header(header, address_list(list));
+            }
+        }
+        builder = builder.subject(self.subject.as_str());
+        if let Some(id) = &self.in_reply_to {
+            builder = builder.in_reply_to(MessageId::new(id.as_str()));
+        }
+        if !self.references.is_empty() {
+            builder = builder.references(MessageId::new_list(
+                self.references.iter().map(String::as_str),
+            ));
+        }
+
+        builder = builder.text_body(self.text_body.as_str());
+        if let Some(html) = &self.html_body {
+            builder = builder.html_body(html.as_str());
+        }
+        for attachment in &self.attachments {
+            builder = builder.attachment(
+                attachment.mime_type.as_str(),
+                attachment.filename.as_str(),
+                attachment.data.as_slice(),
+            );
+        }
+
+        let bytes = builder
+            .write_to_vec()
+            .map_err(|error| ComposeError::Write(error.to_string()))?;
+        if bytes.len() > MAX_MESSAGE_BYTES {
+            return Err(ComposeError::TooLarge {
+                size: bytes.len(),
+                limit: MAX_MESSAGE_BYTES,
+            });
+        }
+        Ok(bytes)
+    }
+}
+
+fn address_list(list: &[EmailAddress]) -> Address<'_> {
+    Address::new_list(
+        list.iter()
+            .map(|address| {
+                Address::new_address(
+                    address.name.as_deref().map(Cow::Borrowed),
+                    address.address.as_str(),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Checks that a MIME type is `type/subtype` made of RFC 2045 token characters.
+///
+/// # Errors
+///
+/// [`ComposeError::InvalidMimeType`] naming `field`.
+pub fn check_mime_type(field: &str, value: &str) -> Result<(), ComposeError> {
+    let is_token = |part: &str| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c))
+    };
+    match value.split_once('/') {
+        Some((kind, subtype)) if is_token(kind) && is_token(subtype) => Ok(()),
+        _ => Err(ComposeError::InvalidMimeType {
+            field: field.to_owned(),
+            value: value.to_owned(),
+        }),
+    }
+}
+
+/// Guesses a MIME type from a file name's extension, `application/octet-stream` when the
+/// extension is not a common one.
+pub fn mime_type_for(filename: &str) -> &'static str {
+    let extension = filename
+        .rsplit_once('.')
+        .map(|(_, extension)| extension.to_ascii_lowercase())
+        .unwrap_or_default();
+    match extension.as_str() {
+        "pdf" => "application/pdf",
+        "txt" | "log" | "md" => "text/plain",
+        "csv" => "text/csv",
+        "htm" | "html" => "text/html",
+        "ics" => "text/calendar",
+        "json" => "application/json",
+        "xml" => "application/xml",
+        "zip" => "application/zip",
+        "gz" => "application/gzip",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "svg" => "image/svg+xml",
+        "eml" => "message/rfc822",
+        "doc" => "application/msword",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xls" => "application/vnd.ms-excel",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "ppt" => "application/vnd.ms-powerpoint",
+        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "odt" => "application/vnd.oasis.opendocument.text",
+        "ods" => "application/vnd.oasis.opendocument.spreadsheet",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Returns `subject` with `prefix` in front, unless it already starts with one of
+/// `existing` (lower case, compared without case), so a reply to `Re: x` stays `Re: x`.
+pub fn prefixed_subject(prefix: &str, existing: &[&str], subject: &str) -> String {
+    let trimmed = subject.trim();
+    let lower = trimmed.to_lowercase();
+    if existing.iter().any(|marker| lower.starts_with(marker)) {
+        trimmed.to_owned()
+    } else {
+        format!("{prefix} {trimmed}").trim_end().to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests;
