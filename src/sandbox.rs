@@ -216,7 +216,7 @@ impl Sandbox {
         let state = Arc::new(AppState {
             user_email: user_email.clone(),
             tokens,
-            mailbox,
+            mailbox: std::sync::RwLock::new(mailbox),
             calendar,
             counters: Arc::clone(&counters),
         });

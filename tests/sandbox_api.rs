@@ -346,7 +346,7 @@ async fn errors_follow_google() {
 
     let response = api
         .client
-        .post(api.base.join("gmail/v1/users/me/labels").expect("url"))
+        .delete(api.base.join("gmail/v1/users/me/labels").expect("url"))
         .bearer_auth(&api.google_token)
         .send()
         .await

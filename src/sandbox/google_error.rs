@@ -56,13 +56,22 @@ impl GoogleErrorBody {
         }
     }
 
+    /// 409 `ALREADY_EXISTS` / `duplicate`, as Gmail sends for a label name in use.
+    pub(crate) fn conflict(message: impl Into<String>) -> Self {
+        Self {
+            code: 409,
+            message: message.into(),
+            status: "ALREADY_EXISTS",
+            reason: "duplicate",
+        }
+    }
+
     /// 405 for a known path with a method the sandbox does not serve.
     pub(crate) fn method_not_allowed() -> Self {
         Self {
             code: 405,
-            message:
-                "Method not allowed: the sandbox serves only the read calls of Gmail and Calendar."
-                    .to_owned(),
+            message: "Method not allowed: the sandbox does not serve this method on this path."
+                .to_owned(),
             status: "INVALID_ARGUMENT",
             reason: "methodNotAllowed",
         }

@@ -1,11 +1,16 @@
 //! The sandbox mailbox: messages parsed from RFC 5322 files, served as Gmail v1 resources.
 //!
-//! Everything is computed once at load time (payload trees, snippets, labels, threads,
-//! search fields), so requests only filter, page and clone. The mailbox is read-only.
+//! Everything is computed once per message when it is loaded or added (payload trees,
+//! snippets, labels, threads, search fields), so reads only filter, page and clone. The
+//! write calls (send, drafts, label changes, trash) change the mailbox for the life of the
+//! sandbox; nothing is written to disk.
 
 pub(crate) mod load;
 pub(crate) mod mime;
 pub(crate) mod search;
+mod write;
+
+pub(crate) use write::{DraftBody, LabelBody, ModifyBody, RawMessageBody};
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -48,6 +53,10 @@ const MAX_PAGE_SIZE: u32 = 500;
 pub(crate) struct StoredMessage {
     pub(crate) id: String,
     pub(crate) thread_id: String,
+    /// The `Message-ID` header without angle brackets, for threading replies.
+    pub(crate) rfc_message_id: Option<String>,
+    /// Whether `messages.trash` removed `INBOX`, which `messages.untrash` then restores.
+    pub(crate) trashed_from_inbox: bool,
     pub(crate) label_ids: Vec<String>,
     pub(crate) snippet: String,
     pub(crate) history_id: u64,
@@ -58,11 +67,28 @@ pub(crate) struct StoredMessage {
     pub(crate) search: SearchFields,
 }
 
-/// A user label: `Label_<n>` and the name it was given in `X-Gmail-Labels`.
+/// A user label: `Label_<n>` and the name it was given in `X-Gmail-Labels` or
+/// `labels.create`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct UserLabel {
     pub(crate) id: String,
     pub(crate) name: String,
+    /// `labelShow`, `labelShowIfUnread` or `labelHide`.
+    pub(crate) label_list_visibility: String,
+    /// `show` or `hide`.
+    pub(crate) message_list_visibility: String,
+}
+
+impl UserLabel {
+    /// A label shown in the label list and the message list, Gmail's default.
+    pub(crate) fn new(id: String, name: String) -> Self {
+        Self {
+            id,
+            name,
+            label_list_visibility: "labelShow".to_owned(),
+            message_list_visibility: "show".to_owned(),
+        }
+    }
 }
 
 /// The `format` of `messages.get` and `threads.get`.
@@ -117,6 +143,8 @@ pub(crate) struct Mailbox {
     /// Thread id to message indexes, oldest first.
     threads: HashMap<String, Vec<usize>>,
     user_labels: Vec<UserLabel>,
+    /// Draft ids and the ids of their messages, oldest first.
+    drafts: Vec<(String, String)>,
 }
 
 impl Mailbox {
@@ -359,9 +387,38 @@ fn user_label_json(label: &UserLabel) -> serde_json::Value {
         "id": label.id,
         "name": label.name,
         "type": "user",
-        "messageListVisibility": "show",
-        "labelListVisibility": "labelShow",
+        "messageListVisibility": label.message_list_visibility,
+        "labelListVisibility": label.label_list_visibility,
     })
+}
+
+/// Replaces a message's labels, keeping the search fields in step. User label ids must
+/// name labels in `user_labels`; unknown ones are dropped.
+pub(crate) fn set_labels(
+    message: &mut StoredMessage,
+    labels: Vec<String>,
+    user_labels: &[UserLabel],
+) {
+    let mut label_ids: Vec<String> = Vec::new();
+    let mut label_keys = Vec::new();
+    for id in labels {
+        let name = if SYSTEM_LABELS.contains(&id.as_str()) {
+            id.clone()
+        } else {
+            match user_labels.iter().find(|label| label.id == id) {
+                Some(label) => label.name.clone(),
+                None => continue,
+            }
+        };
+        if !label_ids.contains(&id) {
+            label_keys.push(search::label_key(&id));
+            label_keys.push(search::label_key(&name));
+            label_ids.push(id);
+        }
+    }
+    message.search.label_ids = label_ids.clone();
+    message.search.label_keys = label_keys;
+    message.label_ids = label_ids;
 }
 
 fn render_message(message: &StoredMessage, format: &Format) -> Message {

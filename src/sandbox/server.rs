@@ -1,7 +1,9 @@
 //! The sandbox's HTTP routes: the OMA Backend API and the Gmail v1 / Calendar v3 subset.
 
-use std::sync::Arc;
+mod gmail_write;
+
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use axum::Json;
 use axum::Router;
@@ -62,18 +64,33 @@ impl Counters {
     }
 }
 
-/// The state shared by every handler. Only the token set changes after start.
+/// The state shared by every handler. The token set and the mailbox change after start.
 #[derive(Debug)]
 pub(crate) struct AppState {
     pub(crate) user_email: String,
     pub(crate) tokens: TokenIssuer,
-    pub(crate) mailbox: Mailbox,
+    /// Written by the Gmail write calls. Handlers hold the lock only while they run
+    /// synchronous mailbox code, never across an await.
+    pub(crate) mailbox: RwLock<Mailbox>,
     pub(crate) calendar: CalendarStore,
     pub(crate) counters: Arc<Counters>,
 }
 
-type Shared = State<Arc<AppState>>;
-type GoogleResult<T> = Result<Json<T>, GoogleErrorBody>;
+impl AppState {
+    /// Locks the mailbox for reading. A handler that panicked mid-write leaves the mailbox
+    /// as it was at the panic, which is still consistent enough to serve a sandbox.
+    pub(crate) fn mailbox(&self) -> RwLockReadGuard<'_, Mailbox> {
+        self.mailbox.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Locks the mailbox for writing.
+    pub(crate) fn mailbox_mut(&self) -> RwLockWriteGuard<'_, Mailbox> {
+        self.mailbox.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+pub(crate) type Shared = State<Arc<AppState>>;
+pub(crate) type GoogleResult<T> = Result<Json<T>, GoogleErrorBody>;
 
 /// Builds the router over `state`.
 pub(crate) fn router(state: Arc<AppState>) -> Router {
@@ -88,6 +105,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/gmail/v1/users/{user_id}/labels", get(list_labels))
         .route("/gmail/v1/users/{user_id}/labels/{id}", get(get_label))
         .route("/gmail/v1/users/{user_id}/profile", get(get_profile))
+        .merge(gmail_write::routes())
         .route("/calendar/v3/users/me/calendarList", get(list_calendars))
         .route(
             "/calendar/v3/calendars/{calendar_id}/events",
@@ -152,7 +170,7 @@ async fn method_not_allowed() -> GoogleErrorBody {
 }
 
 /// Maps a path that cannot be decoded (invalid percent-encoding or UTF-8) to Google's 400.
-fn path<T>(path: Result<Path<T>, PathRejection>) -> Result<T, GoogleErrorBody> {
+pub(crate) fn path<T>(path: Result<Path<T>, PathRejection>) -> Result<T, GoogleErrorBody> {
     path.map(|Path(value)| value).map_err(|_| {
         GoogleErrorBody::bad_request("Invalid path: a segment is not valid percent-encoded UTF-8.")
     })
@@ -160,7 +178,7 @@ fn path<T>(path: Result<Path<T>, PathRejection>) -> Result<T, GoogleErrorBody> {
 
 /// Accepts `me` or the user's own address. Gmail rejects any other user with 403
 /// "Delegation denied", because the token's account may not act for them.
-fn check_user(state: &AppState, user_id: &str) -> Result<(), GoogleErrorBody> {
+pub(crate) fn check_user(state: &AppState, user_id: &str) -> Result<(), GoogleErrorBody> {
     if user_id == "me" || user_id.eq_ignore_ascii_case(&state.user_email) {
         Ok(())
     } else {
@@ -188,10 +206,10 @@ async fn list_messages(
         label_ids: query.all("labelIds"),
         include_spam_trash: query.boolean("includeSpamTrash", false)?,
     };
-    state.mailbox.list(&params).map(Json)
+    state.mailbox().list(&params).map(Json)
 }
 
-fn format_param(query: &QueryParams) -> Result<Format, GoogleErrorBody> {
+pub(crate) fn format_param(query: &QueryParams) -> Result<Format, GoogleErrorBody> {
     Format::parse(query.first("format"), query.all("metadataHeaders"))
 }
 
@@ -203,7 +221,7 @@ async fn get_message(
     let (user_id, id) = path(ids)?;
     check_user(&state, &user_id)?;
     let format = format_param(&QueryParams::parse(query.as_deref()))?;
-    state.mailbox.message(&id, &format).map(Json)
+    state.mailbox().message(&id, &format).map(Json)
 }
 
 async fn get_thread(
@@ -214,7 +232,7 @@ async fn get_thread(
     let (user_id, id) = path(ids)?;
     check_user(&state, &user_id)?;
     let format = format_param(&QueryParams::parse(query.as_deref()))?;
-    state.mailbox.thread(&id, &format).map(Json)
+    state.mailbox().thread(&id, &format).map(Json)
 }
 
 async fn get_attachment(
@@ -223,7 +241,7 @@ async fn get_attachment(
 ) -> GoogleResult<crate::domain::models::gmail::MessagePartBody> {
     let (user_id, message_id, id) = path(ids)?;
     check_user(&state, &user_id)?;
-    state.mailbox.attachment(&message_id, &id).map(Json)
+    state.mailbox().attachment(&message_id, &id).map(Json)
 }
 
 async fn list_labels(
@@ -231,7 +249,7 @@ async fn list_labels(
     user_id: Result<Path<String>, PathRejection>,
 ) -> GoogleResult<serde_json::Value> {
     check_user(&state, &path(user_id)?)?;
-    Ok(Json(state.mailbox.labels()))
+    Ok(Json(state.mailbox().labels()))
 }
 
 async fn get_label(
@@ -240,7 +258,7 @@ async fn get_label(
 ) -> GoogleResult<serde_json::Value> {
     let (user_id, id) = path(ids)?;
     check_user(&state, &user_id)?;
-    state.mailbox.label(&id).map(Json)
+    state.mailbox().label(&id).map(Json)
 }
 
 /// `users.getProfile`: the account's address and mailbox totals.
@@ -249,10 +267,11 @@ async fn get_profile(
     user_id: Result<Path<String>, PathRejection>,
 ) -> GoogleResult<serde_json::Value> {
     check_user(&state, &path(user_id)?)?;
+    let messages = state.mailbox().len();
     Ok(Json(serde_json::json!({
         "emailAddress": state.user_email,
-        "messagesTotal": state.mailbox.len(),
-        "threadsTotal": state.mailbox.len(),
+        "messagesTotal": messages,
+        "threadsTotal": messages,
         "historyId": "1",
     })))
 }

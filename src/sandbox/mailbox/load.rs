@@ -161,6 +161,32 @@ pub(crate) fn build(sources: Vec<Source>, user_email: &str) -> Mailbox {
     mailbox
 }
 
+/// Parses a message added after load, sent or saved as a draft, with `labels` in place of
+/// those its headers would give. `thread_for` picks the thread from the message's id and
+/// the Message-IDs its `In-Reply-To` and `References` name. `None` when the bytes have no
+/// headers.
+pub(super) fn parse_added(
+    raw: Vec<u8>,
+    id: String,
+    mailbox: &Mailbox,
+    labels: Vec<String>,
+    thread_for: impl FnOnce(&str, &[String]) -> String,
+) -> Option<StoredMessage> {
+    let source = Source {
+        name: id.clone(),
+        bytes: raw,
+    };
+    let user_lower = mailbox.user_email.to_lowercase();
+    let parsed =
+        catch_unwind(AssertUnwindSafe(|| parse_source(source, id, &user_lower))).ok()??;
+
+    let thread_id = thread_for(&parsed.id, &parsed.related_ids);
+    let index = mailbox.messages.len();
+    let mut stored = finish(parsed, thread_id, index, &mailbox.user_labels);
+    super::set_labels(&mut stored, labels, &mailbox.user_labels);
+    Some(stored)
+}
+
 /// A 16-hex-digit id from the file content, so it survives restarts; identical files get
 /// distinct ids by mixing in their position.
 fn unique_id(bytes: &[u8], index: usize, used: &mut BTreeSet<String>) -> String {
@@ -317,10 +343,7 @@ fn assign_user_labels(parsed: &[Parsed]) -> Vec<UserLabel> {
     names
         .into_iter()
         .enumerate()
-        .map(|(index, name)| UserLabel {
-            id: format!("Label_{}", index + 1),
-            name: name.to_owned(),
-        })
+        .map(|(index, name)| UserLabel::new(format!("Label_{}", index + 1), name.to_owned()))
         .collect()
 }
 
@@ -453,6 +476,8 @@ fn finish(
     StoredMessage {
         id: message.id,
         thread_id,
+        rfc_message_id: message.message_id,
+        trashed_from_inbox: false,
         label_ids,
         snippet: snippet(&content.body),
         history_id: 1000 + u64::try_from(index).unwrap_or(0),
