@@ -49,6 +49,7 @@ pub fn build_dispatcher(config: &Config) -> Result<ToolDispatcher, String> {
         attachment_dir: config.attachment_dir.clone(),
         access: config.access,
         recipients: config.recipients.clone(),
+        upload_dir: config.upload_dir.clone(),
         ..ToolSettings::default()
     };
     let cache = Arc::new(CredentialCache::new(provider));

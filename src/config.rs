@@ -194,6 +194,8 @@ pub struct Config {
     pub access: AccessLevels,
     /// The recipient allowlist from `HUB_ALLOWED_RECIPIENTS`.
     pub recipients: RecipientAllowlist,
+    /// The folder the mail tools read attachments from (`HUB_UPLOAD_DIR`).
+    pub upload_dir: PathBuf,
 }
 
 /// The hub's own OAuth client, used by `local_file` mode and by the fallback in
@@ -388,6 +390,10 @@ impl Config {
             .get("HUB_ATTACHMENT_DIR")
             .map_or_else(default_attachment_dir, PathBuf::from);
 
+        let upload_dir = sources
+            .get("HUB_UPLOAD_DIR")
+            .map_or_else(default_upload_dir, PathBuf::from);
+
         let access = read_access(sources, &mut problems);
         let recipients = match sources.get("HUB_ALLOWED_RECIPIENTS") {
             None => RecipientAllowlist::unrestricted(),
@@ -414,6 +420,7 @@ impl Config {
             services,
             access,
             recipients,
+            upload_dir,
         })
     }
 }
@@ -677,6 +684,12 @@ fn parse_bool(value: &str) -> Option<bool> {
         "0" | "false" | "no" | "off" => Some(false),
         _ => None,
     }
+}
+
+/// `$XDG_DATA_HOME/mcp-google-hub/uploads`, the attachment folder's sibling: the mail
+/// tools attach only files the user put there.
+fn default_upload_dir() -> PathBuf {
+    default_attachment_dir().with_file_name("uploads")
 }
 
 /// `$XDG_DATA_HOME/mcp-google-hub/attachments`, else `~/.local/share/...`, else the

@@ -236,7 +236,7 @@ pub fn parse_address_list(header: &str) -> Vec<EmailAddress> {
 }
 
 /// Splits an address list at the commas outside quoted strings and angle brackets.
-fn split_address_list(header: &str) -> Vec<&str> {
+pub fn split_address_list(header: &str) -> Vec<&str> {
     let mut entries = Vec::new();
     let (mut start, mut quoted, mut angle, mut escaped) = (0, false, false, false);
     for (index, c) in header.char_indices() {

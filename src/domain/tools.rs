@@ -21,15 +21,42 @@ pub(crate) use definition::{DynTool, Registered, Render, Tool};
 
 /// Builds every tool in catalog order.
 pub(crate) fn all_tools() -> Vec<Box<dyn DynTool>> {
-    vec![
+    let mut tools = vec![
         Registered::boxed(gmail::SearchMessages),
         Registered::boxed(gmail::GetMessage),
         Registered::boxed(gmail::GetThread),
         Registered::boxed(gmail::ListLabels),
         Registered::boxed(gmail::GetAttachment),
+    ];
+    tools.extend(gmail_write_tools());
+    tools.extend([
         Registered::boxed(calendar::ListCalendars),
         Registered::boxed(calendar::ListEvents),
         Registered::boxed(calendar::GetEvent),
         Registered::boxed(hub::HubStatus),
-    ]
+    ]);
+    tools
+}
+
+/// Builds the Gmail tools that change the mailbox, in catalog order. Only builds with the
+/// `gmail-send` feature have the tools that only send.
+fn gmail_write_tools() -> Vec<Box<dyn DynTool>> {
+    let mut tools = vec![
+        Registered::boxed(gmail::ModifyLabels),
+        Registered::boxed(gmail::TrashMessage),
+        Registered::boxed(gmail::UntrashMessage),
+        Registered::boxed(gmail::CreateLabel),
+        Registered::boxed(gmail::CreateDraft),
+        Registered::boxed(gmail::UpdateDraft),
+        Registered::boxed(gmail::ListDrafts),
+        Registered::boxed(gmail::DeleteDraft),
+        Registered::boxed(gmail::Reply),
+        Registered::boxed(gmail::Forward),
+    ];
+    #[cfg(feature = "gmail-send")]
+    tools.extend([
+        Registered::boxed(gmail::SendMessage),
+        Registered::boxed(gmail::SendDraft),
+    ]);
+    tools
 }

@@ -288,7 +288,9 @@ mod tests {
             ..ToolSettings::default()
         };
         let context = ToolContext::new(
-            Arc::new(CredentialCache::new(Arc::new(MockCredentialProvider::new()))),
+            Arc::new(CredentialCache::new(
+                Arc::new(MockCredentialProvider::new()),
+            )),
             Arc::new(MockGmailApi::new()),
             Arc::new(MockCalendarApi::new()),
             settings,

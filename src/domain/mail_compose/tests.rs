@@ -210,7 +210,8 @@ fn header_set_is_exact() {
 
 #[test]
 fn control_characters_rejected_in_every_header_field() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Composition)>)> = vec![
+    type Change = Box<dyn Fn(&mut Composition)>;
+    let cases: Vec<(&str, Change)> = vec![
         (
             "subject",
             Box::new(|c| c.subject = "Hi\r\nBcc: eve@example.com".into()),

@@ -25,6 +25,9 @@ pub struct ToolSettings {
     pub access: AccessLevels,
     /// The recipients mail and event invitations may go to.
     pub recipients: RecipientAllowlist,
+    /// The only folder the mail tools read attachments from. Paths given to them are
+    /// relative to it and may not leave it.
+    pub upload_dir: PathBuf,
     /// A configuration problem found at start. When set, every tool that needs Google
     /// returns it, so an MCP client that hides the server's stderr still shows the cause.
     pub configuration_error: Option<String>,
@@ -42,6 +45,7 @@ impl Default for ToolSettings {
             inline_attachment_max_bytes: 256 * 1024,
             access: AccessLevels::READ_ONLY,
             recipients: RecipientAllowlist::unrestricted(),
+            upload_dir: std::env::temp_dir().join("mcp-google-hub").join("uploads"),
             configuration_error: None,
         }
     }

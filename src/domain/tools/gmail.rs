@@ -1,12 +1,24 @@
-//! The Gmail read tools.
+//! The Gmail tools: reading, organizing, drafting and sending.
 
 mod attachment;
+mod compose;
+mod drafts;
 mod message;
+mod organize;
+mod reply;
 mod search;
+#[cfg(feature = "gmail-send")]
+mod send;
 
 pub(crate) use attachment::GetAttachment;
+pub(crate) use compose::{CreateDraft, UpdateDraft};
+pub(crate) use drafts::{DeleteDraft, ListDrafts};
 pub(crate) use message::{GetMessage, GetThread, ListLabels, NoArgs};
+pub(crate) use organize::{CreateLabel, ModifyLabels, TrashMessage, UntrashMessage};
+pub(crate) use reply::{Forward, Reply};
 pub(crate) use search::SearchMessages;
+#[cfg(feature = "gmail-send")]
+pub(crate) use send::{SendDraft, SendMessage};
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;

@@ -254,17 +254,7 @@ async fn save_new_file(
 
     // A symbolic link planted in the attachment folder must not carry the file elsewhere.
     // The file itself is opened with create_new, which does not follow a link either.
-    let (root_real, folder_real) = (
-        tokio::fs::canonicalize(root).await?,
-        tokio::fs::canonicalize(folder).await?,
-    );
-    if !folder_real.starts_with(&root_real) {
-        return Err(std::io::Error::other(format!(
-            "{} leads outside the attachment folder {}",
-            folder.display(),
-            root.display()
-        )));
-    }
+    resolve_inside(root, folder).await?;
 
     let (stem, extension) = match name.rsplit_once('.') {
         Some((stem, extension)) if !stem.is_empty() => (stem, format!(".{extension}")),
@@ -304,6 +294,28 @@ async fn save_new_file(
     Err(std::io::Error::other(format!(
         "1000 files named like {name} already exist"
     )))
+}
+
+/// Resolves `path` with every symbolic link followed and checks that it lies inside
+/// `root`, so a link planted under `root` cannot lead elsewhere. Returns the resolved path.
+///
+/// # Errors
+///
+/// The I/O error when either path does not exist, or an error naming both paths when
+/// `path` leads outside `root`.
+pub(crate) async fn resolve_inside(root: &Path, path: &Path) -> std::io::Result<PathBuf> {
+    let (root_real, path_real) = (
+        tokio::fs::canonicalize(root).await?,
+        tokio::fs::canonicalize(path).await?,
+    );
+    if !path_real.starts_with(&root_real) {
+        return Err(std::io::Error::other(format!(
+            "{} leads outside the folder {}",
+            path.display(),
+            root.display()
+        )));
+    }
+    Ok(path_real)
 }
 
 impl Render for AttachmentResult {
@@ -383,7 +395,7 @@ mod tests {
             .unwrap_err();
 
         assert!(
-            error.to_string().contains("outside the attachment folder"),
+            error.to_string().contains("leads outside the folder"),
             "{error}"
         );
         assert!(!outside.path().join("x.txt").exists());

@@ -1,0 +1,534 @@
+//! What the tools that write mail share (message arguments, attachments from the upload
+//! folder, the recipient allowlist, the result), and `gmail_create_draft` and
+//! `gmail_update_draft`.
+
+use std::path::{Component, Path};
+
+use async_trait::async_trait;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::attachment::resolve_inside;
+use super::human_size;
+use crate::domain::access::{GmailAccess, RequiredAccess};
+use crate::domain::mail_compose::{
+    Attachment, ComposeError, Composition, EmailAddress, MAX_MESSAGE_BYTES, mime_type_for,
+};
+use crate::domain::models::DraftId;
+use crate::domain::models::gmail::{Draft, Message, OutgoingMessage};
+use crate::domain::tools::definition::Validate;
+use crate::domain::tools::{Render, Tool, ToolAnnotations, ToolContext, ToolError, ToolSettings};
+
+/// The most recipients in one of `to`, `cc` and `bcc`. Gmail's own limit is 500 per
+/// message for a consumer account.
+const MAX_RECIPIENTS: usize = 500;
+
+// The arguments of a new message. Doc comments on argument types become schema
+// descriptions in `tools/list`, read into the model's context, so they are kept short.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MessageArgs {
+    /// Each `a@example.com` or `Ann Lee <a@example.com>`.
+    #[serde(default)]
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub(crate) to: Vec<String>,
+    /// Cc recipients.
+    #[serde(default)]
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub(crate) cc: Vec<String>,
+    /// Bcc recipients.
+    #[serde(default)]
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub(crate) bcc: Vec<String>,
+    /// Reply-To address.
+    pub(crate) reply_to: Option<String>,
+    #[serde(default)]
+    pub(crate) subject: String,
+    #[serde(default)]
+    pub(crate) body: String,
+    /// HTML alternative to `body`.
+    pub(crate) html_body: Option<String>,
+    /// Paths of files in the upload folder (HUB_UPLOAD_DIR), 25 MB in all.
+    #[serde(default)]
+    pub(crate) attachments: Vec<String>,
+}
+
+impl Validate for MessageArgs {
+    fn validate(&self) -> Result<(), (&'static str, String)> {
+        check_count("to", self.to.len())?;
+        check_count("cc", self.cc.len())?;
+        check_count("bcc", self.bcc.len())
+    }
+}
+
+pub(super) fn check_count(field: &'static str, count: usize) -> Result<(), (&'static str, String)> {
+    if count > MAX_RECIPIENTS {
+        return Err((
+            field,
+            format!("{count} recipients is too many; the limit is {MAX_RECIPIENTS}"),
+        ));
+    }
+    Ok(())
+}
+
+impl MessageArgs {
+    /// Checks the addresses and header values and reads the attachments.
+    ///
+    /// # Errors
+    ///
+    /// [`ToolError::InvalidArguments`] naming the field, or [`ToolError::Rejected`] for an
+    /// attachment that cannot be read.
+    pub(super) async fn compose(
+        self,
+        tool: &'static str,
+        settings: &ToolSettings,
+    ) -> Result<Composition, ToolError> {
+        let composition = Composition {
+            to: parse_addresses(tool, "to", &self.to)?,
+            cc: parse_addresses(tool, "cc", &self.cc)?,
+            bcc: parse_addresses(tool, "bcc", &self.bcc)?,
+            reply_to: parse_addresses(tool, "reply_to", self.reply_to.as_slice())?,
+            subject: self.subject,
+            text_body: self.body,
+            html_body: self.html_body,
+            attachments: read_attachments(tool, settings, &self.attachments).await?,
+            in_reply_to: None,
+            references: Vec::new(),
+        };
+        composition
+            .validate()
+            .map_err(|error| compose_error(tool, error))?;
+        Ok(composition)
+    }
+}
+
+/// Parses a list of addresses, naming the entry at fault (`to[2]`).
+///
+/// # Errors
+///
+/// [`ToolError::InvalidArguments`].
+pub(super) fn parse_addresses(
+    tool: &'static str,
+    field: &str,
+    values: &[String],
+) -> Result<Vec<EmailAddress>, ToolError> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(index, value)| {
+            EmailAddress::parse(&format!("{field}[{index}]"), value)
+                .map_err(|error| compose_error(tool, error))
+        })
+        .collect()
+}
+
+/// Maps a composition problem: bad input is the caller's to fix, size a request to change.
+pub(super) fn compose_error(tool: &'static str, error: ComposeError) -> ToolError {
+    match error {
+        ComposeError::TooLarge { .. } => ToolError::Rejected(error.to_string()),
+        ComposeError::Write(message) => ToolError::Internal(message),
+        other => ToolError::InvalidArguments {
+            tool,
+            message: other.to_string(),
+        },
+    }
+}
+
+/// Reads the files to attach, each checked to lie inside the upload folder. The file's
+/// name is the attachment's name, and its MIME type is guessed from the extension.
+///
+/// # Errors
+///
+/// [`ToolError::InvalidArguments`] for a path with `..` or a root; [`ToolError::Rejected`]
+/// for a missing file, one outside the folder, or files past Gmail's size limit.
+pub(super) async fn read_attachments(
+    tool: &'static str,
+    settings: &ToolSettings,
+    paths: &[String],
+) -> Result<Vec<Attachment>, ToolError> {
+    let mut attachments = Vec::with_capacity(paths.len());
+    let mut total: u64 = 0;
+    for (index, path) in paths.iter().enumerate() {
+        let field = format!("attachments[{index}]");
+
+        let relative = Path::new(path);
+        let plain = !path.is_empty()
+            && relative
+                .components()
+                .all(|component| matches!(component, Component::Normal(_) | Component::CurDir));
+        if !plain {
+            return Err(ToolError::InvalidArguments {
+                tool,
+                message: format!(
+                    "field `{field}`: {path:?} must be a path inside the upload folder, without `..` or a leading `/`"
+                ),
+            });
+        }
+
+        let budget = (MAX_MESSAGE_BYTES as u64).saturating_sub(total);
+        let data = read_upload(&settings.upload_dir, relative, budget)
+            .await
+            .map_err(|message| ToolError::Rejected(format!("{field}: {message}")))?;
+        total += data.len() as u64;
+
+        let filename = relative
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        attachments.push(Attachment {
+            mime_type: mime_type_for(&filename).to_owned(),
+            filename,
+            data,
+        });
+    }
+    Ok(attachments)
+}
+
+/// Reads one regular file under `root`, at most `budget` bytes.
+async fn read_upload(root: &Path, relative: &Path, budget: u64) -> Result<Vec<u8>, String> {
+    let path = root.join(relative);
+    let resolved = resolve_inside(root, &path).await.map_err(|error| {
+        format!(
+            "{} cannot be attached: {error}; put the file in the upload folder {}",
+            relative.display(),
+            root.display()
+        )
+    })?;
+
+    let metadata = tokio::fs::metadata(&resolved)
+        .await
+        .map_err(|error| format!("{} cannot be read: {error}", relative.display()))?;
+    if !metadata.is_file() {
+        return Err(format!("{} is not a regular file", relative.display()));
+    }
+    if metadata.len() > budget {
+        return Err(format!(
+            "{} is {}, and the attachments may not pass Gmail's limit of {} in all",
+            relative.display(),
+            human_size(metadata.len() as i64),
+            human_size(MAX_MESSAGE_BYTES as i64)
+        ));
+    }
+    tokio::fs::read(&resolved)
+        .await
+        .map_err(|error| format!("{} cannot be read: {error}", relative.display()))
+}
+
+/// Checks that a message to be sent has a recipient, and that every recipient is on the
+/// allowlist (`HUB_ALLOWED_RECIPIENTS`).
+///
+/// # Errors
+///
+/// [`ToolError::InvalidArguments`] when there is no recipient, and
+/// [`ToolError::NotPermitted`] naming the field of the first recipient not allowed.
+pub(super) fn check_recipients(
+    tool: &'static str,
+    settings: &ToolSettings,
+    composition: &Composition,
+) -> Result<(), ToolError> {
+    if composition.to.is_empty() && composition.cc.is_empty() && composition.bcc.is_empty() {
+        return Err(ToolError::InvalidArguments {
+            tool,
+            message: "a message to send needs at least one recipient in `to`, `cc` or `bcc`"
+                .to_owned(),
+        });
+    }
+    let lists: [(&'static str, &[EmailAddress]); 3] = [
+        ("to", &composition.to),
+        ("cc", &composition.cc),
+        ("bcc", &composition.bcc),
+    ];
+    for (field, list) in lists {
+        for address in list {
+            settings.recipients.check(field, &address.address)?;
+        }
+    }
+    Ok(())
+}
+
+/// Builds the message bytes.
+///
+/// # Errors
+///
+/// As [`compose_error`] maps them.
+pub(super) fn build(
+    tool: &'static str,
+    composition: &Composition,
+    thread_id: Option<crate::domain::models::ThreadId>,
+) -> Result<OutgoingMessage, ToolError> {
+    let raw = composition
+        .build()
+        .map_err(|error| compose_error(tool, error))?;
+    Ok(OutgoingMessage { raw, thread_id })
+}
+
+/// What a tool that wrote mail did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum MailOutcome {
+    /// The message was sent.
+    Sent,
+    /// A new draft was saved.
+    DraftCreated,
+    /// An existing draft got new content.
+    DraftUpdated,
+}
+
+/// The message a tool sent or saved. Recipients, subject and attachment names appear in
+/// the text rendering only, which keeps the output schema in `tools/list` small.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct MailResult {
+    /// What happened.
+    pub(crate) outcome: MailOutcome,
+    pub(crate) message_id: String,
+    pub(crate) thread_id: String,
+    /// Absent for sent mail.
+    pub(crate) draft_id: Option<String>,
+    pub(crate) label_ids: Vec<String>,
+    pub(crate) to: Vec<String>,
+    pub(crate) cc: Vec<String>,
+    pub(crate) bcc: Vec<String>,
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub(crate) subject: String,
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub(crate) attachments: Vec<String>,
+}
+
+impl MailResult {
+    pub(super) fn new(
+        outcome: MailOutcome,
+        message: &Message,
+        draft_id: Option<String>,
+        composition: &Composition,
+    ) -> Self {
+        let list = |addresses: &[EmailAddress]| addresses.iter().map(ToString::to_string).collect();
+        Self {
+            outcome,
+            message_id: message.id.clone(),
+            thread_id: message.thread_id.clone(),
+            draft_id,
+            label_ids: message.label_ids.clone(),
+            to: list(&composition.to),
+            cc: list(&composition.cc),
+            bcc: list(&composition.bcc),
+            subject: composition.subject.clone(),
+            attachments: composition
+                .attachments
+                .iter()
+                .map(|attachment| attachment.filename.clone())
+                .collect(),
+        }
+    }
+
+    pub(super) fn from_draft(
+        outcome: MailOutcome,
+        draft: &Draft,
+        composition: &Composition,
+    ) -> Self {
+        let message = draft.message.clone().unwrap_or_default();
+        Self::new(outcome, &message, Some(draft.id.clone()), composition)
+    }
+}
+
+impl Render for MailResult {
+    fn render_text(&self) -> String {
+        let mut out = match (self.outcome, &self.draft_id) {
+            (MailOutcome::Sent, _) => format!("Sent message {}", self.message_id),
+            (MailOutcome::DraftCreated, Some(draft)) => format!(
+                "Saved draft {draft} (message {}); it is not sent",
+                self.message_id
+            ),
+            (MailOutcome::DraftUpdated, Some(draft)) => format!(
+                "Updated draft {draft} (now message {}); it is not sent",
+                self.message_id
+            ),
+            (_, None) => format!("Saved message {}", self.message_id),
+        };
+        out.push_str(&format!(" in thread {}.\n", self.thread_id));
+        for (name, list) in [("To", &self.to), ("Cc", &self.cc), ("Bcc", &self.bcc)] {
+            if !list.is_empty() {
+                out.push_str(&format!("{name}: {}\n", list.join(", ")));
+            }
+        }
+        out.push_str(&format!("Subject: {}\n", self.subject));
+        if !self.attachments.is_empty() {
+            out.push_str(&format!("Attachments: {}\n", self.attachments.join(", ")));
+        }
+        if !self.label_ids.is_empty() {
+            out.push_str(&format!("Labels: {}\n", self.label_ids.join(", ")));
+        }
+        out.trim_end().to_owned()
+    }
+}
+
+pub(crate) fn invalid_id(
+    tool: &'static str,
+    field: &str,
+    error: crate::domain::models::InvalidId,
+) -> ToolError {
+    ToolError::InvalidArguments {
+        tool,
+        message: format!("field `{field}`: {error}"),
+    }
+}
+
+pub(crate) struct CreateDraft;
+
+#[async_trait]
+impl Tool for CreateDraft {
+    type Args = MessageArgs;
+    type Output = MailResult;
+
+    const NAME: &'static str = "gmail_create_draft";
+    const TITLE: &'static str = "Save a Gmail draft";
+    const DESCRIPTION: &'static str =
+        "Save a new email as a Gmail draft, unsent. Recipients may be empty. Returns the draft id.";
+    const ANNOTATIONS: ToolAnnotations = ToolAnnotations::ADDITIVE;
+    const ACCESS: RequiredAccess = RequiredAccess::Gmail(GmailAccess::Draft);
+
+    async fn run(
+        &self,
+        context: &ToolContext,
+        args: Self::Args,
+    ) -> Result<Self::Output, ToolError> {
+        let composition = args.compose(Self::NAME, context.settings()).await?;
+        let outgoing = build(Self::NAME, &composition, None)?;
+
+        let gmail = &context.gmail;
+        let outgoing = &outgoing;
+        let draft = context
+            .with_google(|credentials| async move {
+                gmail
+                    .create_draft(&credentials.access_token, outgoing)
+                    .await
+            })
+            .await?;
+        tracing::info!(draft_id = %draft.id, "created a draft");
+
+        Ok(MailResult::from_draft(
+            MailOutcome::DraftCreated,
+            &draft,
+            &composition,
+        ))
+    }
+}
+
+pub(crate) struct UpdateDraft;
+
+// The arguments of `gmail_update_draft`: the draft and its whole new content.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UpdateDraftArgs {
+    /// From gmail_create_draft or gmail_list_drafts.
+    draft_id: String,
+    /// Each `a@example.com` or `Ann Lee <a@example.com>`.
+    #[serde(default)]
+    to: Vec<String>,
+    /// Cc recipients.
+    #[serde(default)]
+    cc: Vec<String>,
+    /// Bcc recipients.
+    #[serde(default)]
+    bcc: Vec<String>,
+    /// Reply-To address.
+    reply_to: Option<String>,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    body: String,
+    /// HTML alternative to `body`.
+    html_body: Option<String>,
+    /// Paths of files in the upload folder (HUB_UPLOAD_DIR), 25 MB in all.
+    #[serde(default)]
+    attachments: Vec<String>,
+}
+
+impl Validate for UpdateDraftArgs {
+    fn validate(&self) -> Result<(), (&'static str, String)> {
+        check_count("to", self.to.len())?;
+        check_count("cc", self.cc.len())?;
+        check_count("bcc", self.bcc.len())
+    }
+}
+
+#[async_trait]
+impl Tool for UpdateDraft {
+    type Args = UpdateDraftArgs;
+    type Output = MailResult;
+
+    const NAME: &'static str = "gmail_update_draft";
+    const TITLE: &'static str = "Replace a Gmail draft";
+    const DESCRIPTION: &'static str = "Replace a Gmail draft's whole content, unsent; fields left out are emptied. A reply draft stays in its thread.";
+    const ANNOTATIONS: ToolAnnotations = ToolAnnotations::DESTRUCTIVE_IDEMPOTENT;
+    const ACCESS: RequiredAccess = RequiredAccess::Gmail(GmailAccess::Draft);
+
+    async fn run(
+        &self,
+        context: &ToolContext,
+        args: Self::Args,
+    ) -> Result<Self::Output, ToolError> {
+        let draft_id = DraftId::new(args.draft_id.clone())
+            .map_err(|error| invalid_id(Self::NAME, "draft_id", error))?;
+        let message = MessageArgs {
+            to: args.to,
+            cc: args.cc,
+            bcc: args.bcc,
+            reply_to: args.reply_to,
+            subject: args.subject,
+            body: args.body,
+            html_body: args.html_body,
+            attachments: args.attachments,
+        };
+        let mut composition = message.compose(Self::NAME, context.settings()).await?;
+
+        // A reply draft keeps its thread and the headers that tie it to the original.
+        let gmail = &context.gmail;
+        let id = &draft_id;
+        let existing = context
+            .with_google(|credentials| async move {
+                gmail.get_draft(&credentials.access_token, id).await
+            })
+            .await
+            .map_err(|error| {
+                error.explain_not_found(|| {
+                    format!("draft {draft_id} (find ids with gmail_list_drafts)")
+                })
+            })?;
+        let existing = existing.message.unwrap_or_default();
+        let thread_id = crate::domain::models::ThreadId::new(existing.thread_id.clone()).ok();
+        composition.in_reply_to = existing
+            .header("In-Reply-To")
+            .and_then(crate::domain::mail_compose::message_id_value);
+        composition.references = existing
+            .header("References")
+            .map(|references| {
+                references
+                    .split_whitespace()
+                    .filter_map(crate::domain::mail_compose::message_id_value)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let outgoing = build(Self::NAME, &composition, thread_id)?;
+
+        let outgoing = &outgoing;
+        let draft = context
+            .with_google(|credentials| async move {
+                gmail
+                    .update_draft(&credentials.access_token, id, outgoing)
+                    .await
+            })
+            .await?;
+        tracing::info!(draft_id = %draft.id, "updated a draft");
+
+        Ok(MailResult::from_draft(
+            MailOutcome::DraftUpdated,
+            &draft,
+            &composition,
+        ))
+    }
+}
