@@ -30,18 +30,12 @@ const MAX_RECIPIENTS: usize = 500;
 pub(crate) struct MessageArgs {
     /// Each `a@example.com` or `Ann Lee <a@example.com>`.
     #[serde(default)]
-    #[serde(skip)]
-    #[schemars(skip)]
     pub(crate) to: Vec<String>,
     /// Cc recipients.
     #[serde(default)]
-    #[serde(skip)]
-    #[schemars(skip)]
     pub(crate) cc: Vec<String>,
     /// Bcc recipients.
     #[serde(default)]
-    #[serde(skip)]
-    #[schemars(skip)]
     pub(crate) bcc: Vec<String>,
     /// Reply-To address.
     pub(crate) reply_to: Option<String>,
@@ -288,8 +282,14 @@ pub(crate) struct MailResult {
     /// Absent for sent mail.
     pub(crate) draft_id: Option<String>,
     pub(crate) label_ids: Vec<String>,
+    #[serde(skip)]
+    #[schemars(skip)]
     pub(crate) to: Vec<String>,
+    #[serde(skip)]
+    #[schemars(skip)]
     pub(crate) cc: Vec<String>,
+    #[serde(skip)]
+    #[schemars(skip)]
     pub(crate) bcc: Vec<String>,
     #[serde(skip)]
     #[schemars(skip)]
