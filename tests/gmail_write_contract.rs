@@ -292,6 +292,12 @@ async fn create_draft_posts_message() {
 
     assert_eq!(draft.id, "r1");
     assert_eq!(draft.message.unwrap().label_ids, ["DRAFT"]);
+    let requests = server.received_requests().await.unwrap();
+    let recorded: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    let mime = decoded_raw(&recorded["message"]["raw"]);
+    assert!(mime.starts_with("To: "), "{mime}");
+    assert!(mime.contains("\r\nSubject: =?utf-8?"), "{mime}");
+    assert!(mime.contains("\r\n\r\nHallo"), "{mime}");
 }
 
 #[tokio::test]

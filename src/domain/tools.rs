@@ -41,7 +41,7 @@ pub(crate) fn all_tools() -> Vec<Box<dyn DynTool>> {
 /// Builds the Gmail tools that change the mailbox, in catalog order. Only builds with the
 /// `gmail-send` feature have the tools that only send.
 fn gmail_write_tools() -> Vec<Box<dyn DynTool>> {
-    let mut tools = vec![
+    let tools = vec![
         Registered::boxed(gmail::ModifyLabels),
         Registered::boxed(gmail::TrashMessage),
         Registered::boxed(gmail::UntrashMessage),
@@ -54,9 +54,13 @@ fn gmail_write_tools() -> Vec<Box<dyn DynTool>> {
         Registered::boxed(gmail::Forward),
     ];
     #[cfg(feature = "gmail-send")]
-    tools.extend([
-        Registered::boxed(gmail::SendMessage),
-        Registered::boxed(gmail::SendDraft),
-    ]);
+    let tools = {
+        let mut tools = tools;
+        tools.extend([
+            Registered::boxed(gmail::SendMessage),
+            Registered::boxed(gmail::SendDraft),
+        ]);
+        tools
+    };
     tools
 }

@@ -39,8 +39,10 @@ pub(crate) struct MessageArgs {
     pub(crate) bcc: Vec<String>,
     /// Reply-To address.
     pub(crate) reply_to: Option<String>,
+    /// Subject line.
     #[serde(default)]
     pub(crate) subject: String,
+    /// Plain-text body.
     #[serde(default)]
     pub(crate) body: String,
     /// HTML alternative to `body`.
@@ -437,8 +439,10 @@ pub(crate) struct UpdateDraftArgs {
     bcc: Vec<String>,
     /// Reply-To address.
     reply_to: Option<String>,
+    /// Subject line.
     #[serde(default)]
     subject: String,
+    /// Plain-text body.
     #[serde(default)]
     body: String,
     /// HTML alternative to `body`.

@@ -121,6 +121,7 @@ pub(crate) struct Reply;
 pub(crate) struct ReplyArgs {
     /// The message to reply to.
     message_id: String,
+    /// Plain-text body.
     #[serde(default)]
     body: String,
     /// HTML alternative to `body`.
