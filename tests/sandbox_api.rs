@@ -733,3 +733,194 @@ async fn shutdown_stops_serving() {
         .await;
     assert!(result.is_err());
 }
+
+impl Api {
+    /// Sends a request with a JSON body (or none) and the Google token, and returns the
+    /// status and the JSON body (`Null` for an empty one).
+    async fn write(
+        &self,
+        verb: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(verb, self.base.join(path).expect("url"))
+            .bearer_auth(&self.google_token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let bytes = response.bytes().await.expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).expect("JSON body")
+        };
+        (status, body)
+    }
+
+    async fn post_ok(&self, path: &str, body: Value) -> Value {
+        let (status, body) = self.write(reqwest::Method::POST, path, Some(body)).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        body
+    }
+}
+
+fn raw(text: &str) -> String {
+    mcp_google_hub::domain::mail_content::encode_base64url(text.as_bytes())
+}
+
+/// The write calls answer in the shapes of the discovery document.
+#[tokio::test]
+async fn write_responses_follow_discovery() {
+    let sandbox = builtin().await;
+    let api = Api::new(&sandbox).await;
+
+    let sent = api
+        .post_ok(
+            "gmail/v1/users/me/messages/send",
+            serde_json::json!({ "raw": raw("To: a@example.org\r\nSubject: s\r\n\r\nbody\r\n") }),
+        )
+        .await;
+    check_shape(&sent, "Message");
+    assert_eq!(sent["labelIds"], serde_json::json!(["SENT"]));
+
+    let draft = api
+        .post_ok(
+            "gmail/v1/users/me/drafts",
+            serde_json::json!({ "message": { "raw": raw("Subject: d\r\n\r\nx\r\n") } }),
+        )
+        .await;
+    check_shape(&draft, "Draft");
+    let draft_id = draft["id"].as_str().expect("draft id");
+
+    let listed = api.get_ok("gmail/v1/users/me/drafts").await;
+    check_shape(&listed, "ListDraftsResponse");
+    assert_eq!(listed["drafts"][0]["id"], draft_id);
+    let fetched = api
+        .get_ok(&format!("gmail/v1/users/me/drafts/{draft_id}?format=full"))
+        .await;
+    check_shape(&fetched, "Draft");
+    assert_eq!(fetched["message"]["labelIds"], serde_json::json!(["DRAFT"]));
+
+    let label = api
+        .post_ok(
+            "gmail/v1/users/me/labels",
+            serde_json::json!({ "name": "Receipts/2025" }),
+        )
+        .await;
+    check_shape(&label, "Label");
+    let modified = api
+        .post_ok(
+            &format!(
+                "gmail/v1/users/me/messages/{}/modify",
+                sent["id"].as_str().unwrap()
+            ),
+            serde_json::json!({ "addLabelIds": [label["id"]] }),
+        )
+        .await;
+    check_shape(&modified, "Message");
+
+    let (status, body) = api
+        .write(
+            reqwest::Method::POST,
+            "gmail/v1/users/me/messages/batchModify",
+            Some(serde_json::json!({ "ids": [sent["id"]], "removeLabelIds": [label["id"]] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = api
+        .write(
+            reqwest::Method::DELETE,
+            &format!("gmail/v1/users/me/drafts/{draft_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(body, Value::Null);
+}
+
+/// The write calls fail in Google's error shape.
+#[tokio::test]
+async fn write_errors_follow_google() {
+    let sandbox = builtin().await;
+    let api = Api::new(&sandbox).await;
+    let post = |path: &'static str, body: Value| {
+        let api = &api;
+        async move { api.write(reqwest::Method::POST, path, Some(body)).await }
+    };
+
+    api.post_ok(
+        "gmail/v1/users/me/labels",
+        serde_json::json!({ "name": "Travel" }),
+    )
+    .await;
+    let (status, body) = post(
+        "gmail/v1/users/me/labels",
+        serde_json::json!({ "name": "travel" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["status"], "ALREADY_EXISTS");
+    assert_eq!(body["error"]["code"], 409);
+
+    let (status, body) = post(
+        "gmail/v1/users/me/labels",
+        serde_json::json!({ "name": "INBOX" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    let (status, body) = post(
+        "gmail/v1/users/me/messages/send",
+        serde_json::json!({ "raw": raw("Subject: nobody\r\n\r\nx\r\n") }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["message"], "Recipient address required");
+
+    let (status, body) = post(
+        "gmail/v1/users/me/messages/send",
+        serde_json::json!({ "raw": raw("To: a@example.org\r\n\r\nx\r\n"), "threadId": "00000000000000ff" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+
+    let (status, body) = post("gmail/v1/users/me/messages/send", serde_json::json!({})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["status"], "INVALID_ARGUMENT");
+
+    let (status, body) = api
+        .write(
+            reqwest::Method::PUT,
+            "gmail/v1/users/me/drafts/r404",
+            Some(serde_json::json!({ "message": { "raw": raw("Subject: x\r\n\r\nx\r\n") } })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+
+    let response = api
+        .client
+        .post(api.base.join("gmail/v1/users/me/drafts").expect("url"))
+        .bearer_auth(&api.google_token)
+        .body("{not json")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.expect("JSON error");
+    assert_eq!(body["error"]["code"], 400);
+
+    let id = api.list_all("q=subject:welcome", 10).await.remove(0);
+    let (status, body) = api
+        .write(
+            reqwest::Method::POST,
+            &format!("gmail/v1/users/me/messages/{id}/modify"),
+            Some(serde_json::json!({ "addLabelIds": ["SENT"] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["message"], "Invalid label: SENT");
+}
