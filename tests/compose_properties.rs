@@ -1,7 +1,7 @@
-//! Property tests of outgoing mail: arbitrary Unicode in the subject, a display name, the
+//! Property tests of outgoing mail. Arbitrary Unicode in the subject, a display name, the
 //! body and an attachment's name survives the trip through the tools into the sandbox and
-//! back out of gmail_get_message; no input adds a header; and a line break or other
-//! control character in any header field is rejected, naming the field.
+//! back out of gmail_get_message. No input adds a header. A line break or other control
+//! character in any header field is rejected, naming the field.
 
 use std::sync::LazyLock;
 
@@ -67,22 +67,23 @@ fn printable() -> impl Strategy<Value = char> {
     any::<char>().prop_filter("no control", |c| !c.is_control() && *c != '\u{feff}')
 }
 
-/// One line of text without control characters and without surrounding whitespace, which
+/// Generates one line of text without control characters and without surrounding whitespace, which
 /// header unfolding does not keep.
 fn header_text(max: usize) -> impl Strategy<Value = String> {
     proptest::collection::vec(printable(), 0..max)
         .prop_map(|chars| chars.into_iter().collect::<String>().trim().to_owned())
 }
 
-/// A display name: non-empty header text that does not itself look like a quoted string,
+/// Generates a display name: non-empty header text that does not itself look like a quoted string,
 /// which would read back without its quotes.
 fn display_name() -> impl Strategy<Value = String> {
     header_text(24).prop_filter("non-empty, not quoted", |name| {
-        !name.is_empty() && !(name.starts_with('"') && name.ends_with('"'))
+        let quoted = name.starts_with('"') && name.ends_with('"');
+        !name.is_empty() && !quoted
     })
 }
 
-/// A body of any text, with LF line breaks.
+/// Generates a body of any text, with LF line breaks.
 fn body() -> impl Strategy<Value = String> {
     proptest::collection::vec(
         prop_oneof![
@@ -94,7 +95,7 @@ fn body() -> impl Strategy<Value = String> {
     .prop_map(|chars| chars.into_iter().collect())
 }
 
-/// A file name the file system takes: no `/`, not `.` or `..`, at most 200 bytes.
+/// Generates a file name the file system takes: no `/`, not `.` or `..`, at most 200 bytes.
 fn file_name() -> impl Strategy<Value = String> {
     header_text(30).prop_filter("a file name", |name| {
         !name.is_empty() && !name.contains('/') && name != "." && name != ".." && name.len() <= 200

@@ -522,7 +522,7 @@ async fn trash_and_untrash_round_trip() {
     assert!(hub.search("subject:welcome").await.is_empty());
     assert_eq!(
         hub.search("in:trash subject:welcome").await,
-        [welcome.clone()]
+        std::slice::from_ref(&welcome)
     );
 
     let restored = hub

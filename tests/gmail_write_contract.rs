@@ -73,7 +73,7 @@ fn authorized(verb: &str, exact_path: &str) -> MockBuilder {
         .and(header("accept", "application/json"))
 }
 
-/// An authorized write with this exact JSON body and no query.
+/// Starts a mock of an authorized write with this exact JSON body and no query.
 fn google_write(verb: &str, exact_path: &str, body: Value) -> MockBuilder {
     authorized(verb, exact_path)
         .and(NoQuery)
@@ -85,7 +85,7 @@ fn token() -> AccessToken {
     AccessToken::new(TOKEN)
 }
 
-/// A client that retries quickly, so the retry tests stay fast.
+/// Builds a client that retries quickly, so the retry tests stay fast.
 fn gmail(server: &MockServer) -> GmailClient {
     let http = build_client(&HttpSettings::default()).expect("the HTTP client builds");
     let endpoints = GoogleEndpoints::with_root(Url::parse(&server.uri()).unwrap());
@@ -96,7 +96,7 @@ fn gmail(server: &MockServer) -> GmailClient {
     })
 }
 
-/// A small message built the way the tools build one.
+/// Builds a small message the way the tools build one.
 fn outgoing(thread_id: Option<&str>) -> OutgoingMessage {
     let composition = Composition {
         to: vec![EmailAddress::parse("to[0]", "Zoë <zoe@example.com>").unwrap()],
@@ -114,7 +114,7 @@ fn message_json(id: &str, labels: &[&str]) -> Value {
     json!({ "id": id, "threadId": "t1", "labelIds": labels })
 }
 
-/// The raw message of a recorded request body, decoded from base64url.
+/// Decodes the base64url `raw` of a recorded request body.
 fn decoded_raw(raw: &Value) -> String {
     let raw = raw.as_str().expect("raw is a string");
     assert!(

@@ -44,7 +44,7 @@ pub enum ComposeError {
         field: String,
         /// The address as given.
         value: String,
-        /// What is wrong with it.
+        /// The reason the address is invalid.
         reason: String,
     },
     /// A message id to refer to is not a valid msg-id.
@@ -292,7 +292,7 @@ pub struct Composition {
     pub to: Vec<EmailAddress>,
     /// `Cc` recipients.
     pub cc: Vec<EmailAddress>,
-    /// `Bcc` recipients. Gmail removes the header from the copies it delivers.
+    /// `Bcc` recipients, whom the other recipients do not see.
     pub bcc: Vec<EmailAddress>,
     /// `Reply-To` addresses.
     pub reply_to: Vec<EmailAddress>,

@@ -1,7 +1,7 @@
 //! The Gmail v1 client behind [`GmailApi`].
 //!
 //! The two calls that send mail live in the `send` module, which only the `gmail-send`
-//! feature compiles; without it [`GmailApi::send_message`] and [`GmailApi::send_draft`]
+//! feature compiles. Without it, [`GmailApi::send_message`] and [`GmailApi::send_draft`]
 //! return [`GoogleApiError::NotSupported`] and no request is made.
 
 #[cfg(feature = "gmail-send")]
@@ -138,7 +138,8 @@ struct WriteRequest<'a> {
 }
 
 impl<'a> WriteRequest<'a> {
-    /// A request with the same retries as a read: repeating it does no harm.
+    /// Describes a request with the same retries as a read, for calls whose repetition
+    /// does no harm.
     fn new(method: &'static str, verb: Method, segments: &'a [&'a str]) -> Self {
         Self {
             method,

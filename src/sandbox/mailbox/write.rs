@@ -546,7 +546,7 @@ impl Mailbox {
         }
     }
 
-    /// A draft id in Gmail's form, `r` and decimal digits.
+    /// Makes a draft id in Gmail's form, `r` and decimal digits.
     fn new_draft_id(&self, message_id: &str) -> String {
         let mut hash = fnv1a(message_id.as_bytes());
         loop {
@@ -578,7 +578,8 @@ impl Mailbox {
     }
 }
 
-/// Gmail rejects mail to nobody: `To`, `Cc` or `Bcc` must name someone.
+/// Rejects a message without recipients, as Gmail does: `To`, `Cc` or `Bcc` must name
+/// an address.
 fn check_recipients(message: &StoredMessage) -> Result<(), GoogleErrorBody> {
     let search = &message.search;
     if [&search.to, &search.cc, &search.bcc]

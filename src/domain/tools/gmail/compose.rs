@@ -1,5 +1,5 @@
-//! What the tools that write mail share (message arguments, attachments from the upload
-//! folder, the recipient allowlist, the result), and `gmail_create_draft` and
+//! The parts the tools that write mail share (message arguments, attachments from the
+//! upload folder, the recipient allowlist, the result), and `gmail_create_draft` and
 //! `gmail_update_draft`.
 
 use std::path::{Component, Path};
@@ -19,8 +19,8 @@ use crate::domain::models::gmail::{Draft, Message, OutgoingMessage};
 use crate::domain::tools::definition::Validate;
 use crate::domain::tools::{Render, Tool, ToolAnnotations, ToolContext, ToolError, ToolSettings};
 
-/// The most recipients in one of `to`, `cc` and `bcc`. Gmail's own limit is 500 per
-/// message for a consumer account.
+/// The maximum number of recipients in each of `to`, `cc` and `bcc`, a bound against
+/// runaway arguments. Gmail's own per-message limit is left for Gmail to enforce.
 const MAX_RECIPIENTS: usize = 500;
 
 // The arguments of a new message. Doc comments on argument types become schema
@@ -261,7 +261,7 @@ pub(super) fn build(
     Ok(OutgoingMessage { raw, thread_id })
 }
 
-/// What a tool that wrote mail did.
+/// The effect of a tool that wrote mail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum MailOutcome {

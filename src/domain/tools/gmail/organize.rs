@@ -12,11 +12,11 @@ use crate::domain::models::gmail::{Label, LabelChanges, Message, NewLabel};
 use crate::domain::tools::definition::{Validate, check_length};
 use crate::domain::tools::{Render, Tool, ToolAnnotations, ToolContext, ToolError};
 
-/// The most message ids `users.messages.batchModify` takes in one call.
+/// The maximum number of message ids `users.messages.batchModify` takes in one call.
 const MAX_BATCH: usize = 1000;
 
-/// The longest label name accepted, in characters. Gmail documents no limit; this keeps
-/// a runaway argument out of the request.
+/// The maximum label name length accepted, in characters. Gmail's discovery document
+/// gives no limit; this one keeps a runaway argument out of the request.
 const MAX_LABEL_NAME_CHARS: usize = 225;
 
 // The read state to set.

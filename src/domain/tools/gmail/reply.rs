@@ -381,7 +381,8 @@ impl Tool for Forward {
     }
 }
 
-/// The note, then the original's headers and text, as mail clients quote a forward.
+/// Writes the body of a forward: the note, then the original's headers and text, as mail
+/// clients quote a forward.
 fn forwarded_text(note: &str, original: &Message, original_text: &str) -> String {
     let mut text = String::new();
     if !note.is_empty() {
