@@ -339,19 +339,17 @@ impl MailResult {
 
 impl Render for MailResult {
     fn render_text(&self) -> String {
+        let (message, thread) = (&self.message_id, &self.thread_id);
         let mut out = match (self.outcome, &self.draft_id) {
-            (MailOutcome::Sent, _) => format!("Sent message {}", self.message_id),
+            (MailOutcome::Sent, _) => format!("Sent message {message} in thread {thread}.\n"),
             (MailOutcome::DraftCreated, Some(draft)) => format!(
-                "Saved draft {draft} (message {}); it is not sent",
-                self.message_id
+                "Saved draft {draft} (message {message}, thread {thread}); it is not sent.\n"
             ),
             (MailOutcome::DraftUpdated, Some(draft)) => format!(
-                "Updated draft {draft} (now message {}); it is not sent",
-                self.message_id
+                "Updated draft {draft} (now message {message}, thread {thread}); it is not sent.\n"
             ),
-            (_, None) => format!("Saved message {}", self.message_id),
+            (_, None) => format!("Saved message {message} in thread {thread}.\n"),
         };
-        out.push_str(&format!(" in thread {}.\n", self.thread_id));
         for (name, list) in [("To", &self.to), ("Cc", &self.cc), ("Bcc", &self.bcc)] {
             if !list.is_empty() {
                 out.push_str(&format!("{name}: {}\n", list.join(", ")));
@@ -534,5 +532,54 @@ impl Tool for UpdateDraft {
             &draft,
             &composition,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(outcome: MailOutcome, draft_id: Option<&str>) -> MailResult {
+        MailResult {
+            outcome,
+            message_id: "m1".to_owned(),
+            thread_id: "t1".to_owned(),
+            draft_id: draft_id.map(str::to_owned),
+            label_ids: vec!["DRAFT".to_owned()],
+            to: vec!["Ann <ann@example.org>".to_owned()],
+            cc: Vec::new(),
+            bcc: vec!["b@example.org".to_owned()],
+            subject: "Plan".to_owned(),
+            attachments: vec!["plan.pdf".to_owned()],
+        }
+    }
+
+    #[test]
+    fn render_states_outcome_and_ids() {
+        assert_eq!(
+            result(MailOutcome::DraftCreated, Some("r1")).render_text(),
+            "Saved draft r1 (message m1, thread t1); it is not sent.\n\
+             To: Ann <ann@example.org>\nBcc: b@example.org\nSubject: Plan\n\
+             Attachments: plan.pdf\nLabels: DRAFT"
+        );
+        assert!(
+            result(MailOutcome::Sent, None)
+                .render_text()
+                .starts_with("Sent message m1 in thread t1.\n")
+        );
+        assert!(
+            result(MailOutcome::DraftUpdated, Some("r1"))
+                .render_text()
+                .starts_with("Updated draft r1 (now message m1, thread t1)")
+        );
+    }
+
+    #[test]
+    fn structured_result_omits_text_only_fields() {
+        let json = serde_json::to_value(result(MailOutcome::Sent, None)).unwrap();
+        assert_eq!(json["outcome"], "sent");
+        assert_eq!(json["message_id"], "m1");
+        assert!(json.get("to").is_none(), "{json}");
+        assert!(json.get("subject").is_none(), "{json}");
     }
 }

@@ -2,6 +2,10 @@
 //!
 //! Neither call is repeated after a timeout or a 5xx ([`Resend::OnlyUnsent`]): the request
 //! may have reached Google and the mail gone out, and a second attempt would send it twice.
+//!
+//! NOTE: the client's 30 s limit per request also bounds the upload of the message. On a
+//! slow link a message near Gmail's 25 MB limit may time out and, being a send, is then
+//! reported as failed although Google may still deliver it.
 
 use reqwest::Method;
 
