@@ -11,7 +11,10 @@ use async_trait::async_trait;
 
 use crate::config::Config;
 use crate::domain::errors::{CredentialError, GoogleApiError};
-use crate::domain::models::calendar::{CalendarList, Event, EventListQuery, Events};
+use crate::domain::models::calendar::{
+    CalendarList, Event, EventListQuery, EventWrite, Events, FreeBusyRequest, FreeBusyResponse,
+    SendUpdates,
+};
 use crate::domain::models::gmail::{
     Label, ListMessagesResponse, Message, MessageFormat, MessageListQuery, MessagePartBody, Thread,
 };
@@ -291,6 +294,45 @@ impl CalendarApi for NoGoogle {
         _: &CalendarId,
         _: &EventId,
     ) -> Result<Event, GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn insert_event(
+        &self,
+        _: &AccessToken,
+        _: &CalendarId,
+        _: &EventWrite,
+        _: SendUpdates,
+    ) -> Result<Event, GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn patch_event(
+        &self,
+        _: &AccessToken,
+        _: &CalendarId,
+        _: &EventId,
+        _: &EventWrite,
+        _: SendUpdates,
+    ) -> Result<Event, GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn delete_event(
+        &self,
+        _: &AccessToken,
+        _: &CalendarId,
+        _: &EventId,
+        _: SendUpdates,
+    ) -> Result<(), GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn query_freebusy(
+        &self,
+        _: &AccessToken,
+        _: &FreeBusyRequest,
+    ) -> Result<FreeBusyResponse, GoogleApiError> {
         Err(Self::error())
     }
 }
