@@ -68,6 +68,26 @@ impl GoogleErrorBody {
         }
     }
 
+    /// 409 `ALREADY_EXISTS` / `duplicate`, as Calendar answers an insert whose id is taken.
+    pub(crate) fn conflict(message: impl Into<String>) -> Self {
+        Self {
+            code: 409,
+            message: message.into(),
+            status: "ALREADY_EXISTS",
+            reason: "duplicate",
+        }
+    }
+
+    /// 410 / `deleted`, as Calendar answers a delete of an event already deleted.
+    pub(crate) fn gone(message: impl Into<String>) -> Self {
+        Self {
+            code: 410,
+            message: message.into(),
+            status: "NOT_FOUND",
+            reason: "deleted",
+        }
+    }
+
     /// The JSON body.
     pub(crate) fn to_json(&self) -> serde_json::Value {
         serde_json::json!({

@@ -287,13 +287,16 @@ impl EventWrite {
 #[serde(rename_all = "camelCase")]
 pub struct FreeBusyRequest {
     /// The window start, RFC 3339.
+    #[serde(default)]
     pub time_min: String,
     /// The window end, RFC 3339.
+    #[serde(default)]
     pub time_max: String,
     /// The IANA zone of the times in the response; UTC when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
     /// The calendars to query, by calendar id or address.
+    #[serde(default)]
     pub items: Vec<FreeBusyRequestItem>,
 }
 
