@@ -49,6 +49,8 @@ pub fn build_dispatcher(config: &Config) -> Result<ToolDispatcher, String> {
 
     let settings = ToolSettings {
         attachment_dir: config.attachment_dir.clone(),
+        access: config.access,
+        recipients: config.recipients.clone(),
         ..ToolSettings::default()
     };
     let cache = Arc::new(CredentialCache::new(provider));
@@ -57,7 +59,7 @@ pub fn build_dispatcher(config: &Config) -> Result<ToolDispatcher, String> {
     )))
 }
 
-/// Builds a dispatcher that lists every tool but answers each Google call with `problem`.
+/// Builds a dispatcher that lists the read-only tools but answers each Google call with `problem`.
 ///
 /// An MCP client usually hides the server's stderr, so a server that exits on bad
 /// configuration looks merely broken. This one completes the handshake and puts the

@@ -11,6 +11,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use url::Url;
 
+use crate::domain::access::{AccessLevels, CalendarAccess, GmailAccess, RecipientAllowlist};
 use crate::domain::models::AuthMode;
 
 /// The default OMA API prefix.
@@ -189,6 +190,10 @@ pub struct Config {
     pub oauth: GoogleOAuthConfig,
     /// `HUB_SERVICES`: the Google services whose scopes `auth login` asks for.
     pub services: Vec<String>,
+    /// The access levels from `HUB_GMAIL_ACCESS`, `HUB_CALENDAR_ACCESS` and `HUB_READ_ONLY`.
+    pub access: AccessLevels,
+    /// The recipient allowlist from `HUB_ALLOWED_RECIPIENTS`.
+    pub recipients: RecipientAllowlist,
 }
 
 /// The hub's own OAuth client, used by `local_file` mode and by the fallback in
@@ -383,6 +388,15 @@ impl Config {
             .get("HUB_ATTACHMENT_DIR")
             .map_or_else(default_attachment_dir, PathBuf::from);
 
+        let access = read_access(sources, &mut problems);
+        let recipients = match sources.get("HUB_ALLOWED_RECIPIENTS") {
+            None => RecipientAllowlist::unrestricted(),
+            Some(value) => RecipientAllowlist::parse(value).unwrap_or_else(|problem| {
+                problems.push(problem);
+                RecipientAllowlist::unrestricted()
+            }),
+        };
+
         if !problems.is_empty() {
             return Err(ConfigError {
                 auth_mode,
@@ -398,8 +412,56 @@ impl Config {
             attachment_dir,
             oauth,
             services,
+            access,
+            recipients,
         })
     }
+}
+
+/// Reads the access levels. `HUB_READ_ONLY=true` is the short form of both levels at
+/// `read`, and contradicting it with a higher level is an error rather than a silent choice.
+fn read_access(sources: &ConfigSources, problems: &mut Vec<String>) -> AccessLevels {
+    let mut access = AccessLevels::READ_ONLY;
+    if let Some(value) = sources.get("HUB_GMAIL_ACCESS") {
+        match value.parse::<GmailAccess>() {
+            Ok(level) => access.gmail = level,
+            Err(error) => problems.push(format!("HUB_GMAIL_ACCESS: {error}")),
+        }
+    }
+    if let Some(value) = sources.get("HUB_CALENDAR_ACCESS") {
+        match value.parse::<CalendarAccess>() {
+            Ok(level) => access.calendar = level,
+            Err(error) => problems.push(format!("HUB_CALENDAR_ACCESS: {error}")),
+        }
+    }
+
+    let read_only = match sources
+        .get("HUB_READ_ONLY")
+        .map(|value| (value, parse_bool(value)))
+    {
+        None => false,
+        Some((_, Some(read_only))) => read_only,
+        Some((value, None)) => {
+            problems.push(format!(
+                "HUB_READ_ONLY={value:?} is not a boolean; use true or false"
+            ));
+            false
+        }
+    };
+    if read_only && access != AccessLevels::READ_ONLY {
+        problems.push(format!(
+            "HUB_READ_ONLY=true contradicts HUB_GMAIL_ACCESS={} and HUB_CALENDAR_ACCESS={}; unset HUB_READ_ONLY or the levels",
+            access.gmail, access.calendar
+        ));
+    }
+
+    if access.gmail == GmailAccess::Send && !cfg!(feature = "gmail-send") {
+        problems.push(
+            "HUB_GMAIL_ACCESS=send needs a build with the gmail-send cargo feature, and this build has none; use draft, or install a build with that feature"
+                .to_owned(),
+        );
+    }
+    access
 }
 
 fn read_oma(sources: &ConfigSources, required: bool, problems: &mut Vec<String>) -> OmaConfig {
@@ -750,6 +812,98 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(config.local_file.token_path, token);
+    }
+
+    const OMA: [(&str, &str); 2] = [
+        ("OMA_BACKEND_URL", "https://oma.example.com"),
+        ("OMA_ACCESS_TOKEN", "t"),
+    ];
+
+    fn with_oma(extra: &[(&'static str, &'static str)]) -> ConfigSources {
+        let mut environment = OMA.to_vec();
+        environment.extend_from_slice(extra);
+        sources(&environment, &[])
+    }
+
+    #[test]
+    fn access_defaults_to_read_only() {
+        let config = Config::from_sources(&with_oma(&[])).unwrap();
+
+        assert_eq!(config.access, AccessLevels::READ_ONLY);
+        assert!(!config.recipients.is_restricted());
+    }
+
+    #[test]
+    fn access_levels_parse() {
+        let config = Config::from_sources(&with_oma(&[
+            ("HUB_GMAIL_ACCESS", "Draft"),
+            ("HUB_CALENDAR_ACCESS", "write"),
+            ("HUB_ALLOWED_RECIPIENTS", "ana@example.com, @example.org"),
+        ]))
+        .unwrap();
+
+        assert_eq!(config.access.gmail, GmailAccess::Draft);
+        assert_eq!(config.access.calendar, CalendarAccess::Write);
+        assert!(config.recipients.check("to", "bo@example.org").is_ok());
+        assert!(config.recipients.check("to", "bo@example.com").is_err());
+    }
+
+    #[test]
+    fn invalid_access_values_named() {
+        let error = Config::from_sources(&with_oma(&[
+            ("HUB_GMAIL_ACCESS", "everything"),
+            ("HUB_CALENDAR_ACCESS", "send"),
+            ("HUB_READ_ONLY", "perhaps"),
+            ("HUB_ALLOWED_RECIPIENTS", "not an address"),
+        ]))
+        .unwrap_err();
+
+        let message = error.to_string();
+        assert_eq!(error.problems.len(), 4, "{message}");
+        assert!(
+            message.contains("HUB_GMAIL_ACCESS: unknown Gmail access level \"everything\""),
+            "{message}"
+        );
+        assert!(
+            message.contains("HUB_CALENDAR_ACCESS: unknown Calendar access level \"send\""),
+            "{message}"
+        );
+        assert!(message.contains("HUB_READ_ONLY=\"perhaps\""), "{message}");
+        assert!(
+            message.contains("HUB_ALLOWED_RECIPIENTS has an invalid entry"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn read_only_contradiction_rejected() {
+        let agreeing = Config::from_sources(&with_oma(&[("HUB_READ_ONLY", "true")])).unwrap();
+        assert_eq!(agreeing.access, AccessLevels::READ_ONLY);
+
+        let error = Config::from_sources(&with_oma(&[
+            ("HUB_READ_ONLY", "true"),
+            ("HUB_CALENDAR_ACCESS", "write"),
+        ]))
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("HUB_READ_ONLY=true contradicts"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn send_level_follows_build() {
+        let result = Config::from_sources(&with_oma(&[("HUB_GMAIL_ACCESS", "send")]));
+
+        if cfg!(feature = "gmail-send") {
+            assert_eq!(result.unwrap().access.gmail, GmailAccess::Send);
+        } else {
+            let error = result.unwrap_err();
+            assert!(
+                error.to_string().contains("gmail-send cargo feature"),
+                "{error}"
+            );
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Nothing here performs I/O or depends on an optional cargo feature. Adapters in
 //! [`crate::outbound`] and [`crate::inbound`] plug into the ports defined in [`ports`].
 
+pub mod access;
 pub mod errors;
 pub mod mail_content;
 pub mod models;

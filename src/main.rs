@@ -38,6 +38,16 @@ struct Cli {
     /// Read configuration from FILE instead of ./.env.
     #[arg(long, global = true, value_name = "FILE")]
     env_file: Option<PathBuf>,
+
+    /// What the Gmail tools may do: read, organize (labels, archive, trash), draft or send.
+    /// Overrides HUB_GMAIL_ACCESS; the default is read.
+    #[arg(long, global = true, value_name = "LEVEL")]
+    gmail_access: Option<String>,
+
+    /// What the Calendar tools may do: read or write. Overrides HUB_CALENDAR_ACCESS; the
+    /// default is read.
+    #[arg(long, global = true, value_name = "LEVEL")]
+    calendar_access: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,8 +87,8 @@ enum Command {
 enum AuthCommand {
     /// Authorize in the browser and write the token file (GOOGLE_TOKEN_PATH).
     ///
-    /// Asks for read-only scopes of the services in HUB_SERVICES (default gmail,calendar),
-    /// with the OAuth client from GOOGLE_CREDENTIALS_PATH (or GOOGLE_CLIENT_ID and
+    /// Asks for the scopes that the services in HUB_SERVICES (default gmail,calendar) need
+    /// at the configured access levels (read-only by default), with the OAuth client from GOOGLE_CREDENTIALS_PATH (or GOOGLE_CLIENT_ID and
     /// GOOGLE_CLIENT_SECRET). Google redirects the browser to a listener on 127.0.0.1 with a
     /// free port; pasting the redirected URL on stdin works too.
     Login {
@@ -215,7 +225,7 @@ mod auth {
                     url::Url::parse("https://gmail.googleapis.com/").expect("constant URL")
                 });
                 let options = LoginOptions {
-                    scopes: scopes_for_services(&config.services)?,
+                    scopes: scopes_for_services(&config.services, &config.access)?,
                     gmail_root,
                     open_browser: !no_browser,
                     timeout: Duration::from_secs(timeout),
@@ -343,6 +353,12 @@ mod auth {
 /// configuration problem, which `serve` reports per tool call instead of exiting.
 async fn load_sources(options: &Cli) -> Result<(ConfigSources, Option<SandboxHandle>), String> {
     let mut sources = ConfigSources::load(options.env_file.as_deref())?;
+    if let Some(level) = &options.gmail_access {
+        sources.set_override("HUB_GMAIL_ACCESS", level.clone());
+    }
+    if let Some(level) = &options.calendar_access {
+        sources.set_override("HUB_CALENDAR_ACCESS", level.clone());
+    }
     let sandbox = start_sandbox(options, &mut sources).await?;
     Ok((sources, sandbox))
 }

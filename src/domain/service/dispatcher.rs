@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use crate::domain::access::RequiredAccess;
 use crate::domain::tools::{
     DynTool, ToolContext, ToolDefinition, ToolError, ToolOutput, all_tools,
 };
@@ -14,15 +15,24 @@ pub(crate) const MAX_ARGUMENTS_BYTES: usize = 64 * 1024;
 /// through one dispatcher, so a tool behaves the same everywhere.
 pub struct ToolDispatcher {
     context: ToolContext,
+    /// The tools the configured access levels allow, in catalog order.
     tools: Vec<Box<dyn DynTool>>,
+    /// The catalog's other tools, kept to explain why a call to one of them fails.
+    withheld: Vec<Box<dyn DynTool>>,
 }
 
 impl ToolDispatcher {
-    /// Creates a dispatcher with every tool in the catalog.
+    /// Creates a dispatcher with every tool in the catalog that the context's access
+    /// levels allow.
     pub fn new(context: ToolContext) -> Self {
+        let access = context.settings().access;
+        let (tools, withheld) = all_tools()
+            .into_iter()
+            .partition(|tool| access.allows(tool.definition().access));
         Self {
             context,
-            tools: all_tools(),
+            tools,
+            withheld,
         }
     }
 
@@ -46,10 +56,18 @@ impl ToolDispatcher {
     /// # Errors
     ///
     /// [`ToolError::UnknownTool`] for a name not in the catalog,
+    /// [`ToolError::NotPermitted`] for a tool above the configured access level,
     /// [`ToolError::InvalidArguments`] naming the field when the arguments do not parse or
     /// are out of bounds, and the tool's own errors otherwise.
     pub async fn call(&self, name: &str, arguments: Value) -> Result<ToolOutput, ToolError> {
         let Some(tool) = self.find(name) else {
+            if let Some(withheld) = self
+                .withheld
+                .iter()
+                .find(|tool| tool.definition().name == name)
+            {
+                return Err(not_permitted(withheld.definition(), &self.context));
+            }
             return Err(ToolError::UnknownTool {
                 name: name.to_owned(),
                 available: self.names().join(", "),
@@ -93,6 +111,32 @@ impl ToolDispatcher {
             .map(|definition| definition.name)
             .collect()
     }
+}
+
+/// Explains which setting a call to a withheld tool needs.
+fn not_permitted(definition: &ToolDefinition, context: &ToolContext) -> ToolError {
+    let access = context.settings().access;
+    let (service, needed, configured, variable) = match definition.access {
+        RequiredAccess::Gmail(level) => (
+            "Gmail",
+            level.as_str(),
+            access.gmail.as_str(),
+            "HUB_GMAIL_ACCESS",
+        ),
+        RequiredAccess::Calendar(level) => (
+            "Calendar",
+            level.as_str(),
+            access.calendar.as_str(),
+            "HUB_CALENDAR_ACCESS",
+        ),
+        // A tool that needs no access is never withheld.
+        RequiredAccess::None => ("the hub", "none", "none", "none"),
+    };
+    ToolError::NotPermitted(format!(
+        "{} needs {service} access level `{needed}`, but the hub runs with `{configured}`; \
+         the user can set {variable}={needed} and restart the hub",
+        definition.name
+    ))
 }
 
 /// Counts the bytes of `value` as compact JSON without building the string.

@@ -4,6 +4,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::domain::access::{AccessLevels, RecipientAllowlist};
 use crate::domain::errors::{CredentialError, GoogleApiError};
 use crate::domain::models::Credentials;
 use crate::domain::ports::{CalendarApi, GmailApi};
@@ -20,6 +21,10 @@ pub struct ToolSettings {
     pub attachment_max_bytes: u64,
     /// The largest attachment returned inline in the result, in bytes.
     pub inline_attachment_max_bytes: u64,
+    /// What the tools may do. Tools above these levels are neither listed nor run.
+    pub access: AccessLevels,
+    /// The recipients mail and event invitations may go to.
+    pub recipients: RecipientAllowlist,
     /// A configuration problem found at start. When set, every tool that needs Google
     /// returns it, so an MCP client that hides the server's stderr still shows the cause.
     pub configuration_error: Option<String>,
@@ -35,6 +40,8 @@ impl Default for ToolSettings {
             attachment_max_bytes: 25 * 1024 * 1024,
             // Inline content is base64 in the model's context; keep it small.
             inline_attachment_max_bytes: 256 * 1024,
+            access: AccessLevels::READ_ONLY,
+            recipients: RecipientAllowlist::unrestricted(),
             configuration_error: None,
         }
     }

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::{ToolContext, ToolError};
+use crate::domain::access::RequiredAccess;
 
 /// MCP tool annotations: hints to the client about a tool's effects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +31,33 @@ impl ToolAnnotations {
         idempotent: true,
         open_world: true,
     };
+
+    /// A tool that adds to the account without changing or removing anything, such as
+    /// creating a draft or a label. Calling it twice adds twice.
+    pub const ADDITIVE: Self = Self {
+        read_only: false,
+        destructive: false,
+        idempotent: false,
+        open_world: true,
+    };
+
+    /// A tool that changes or removes something, where repeating the call changes nothing
+    /// more, such as updating an event or moving a message to the trash.
+    pub const DESTRUCTIVE_IDEMPOTENT: Self = Self {
+        read_only: false,
+        destructive: true,
+        idempotent: true,
+        open_world: true,
+    };
+
+    /// A tool whose effect cannot be taken back and happens again on every call, such as
+    /// sending mail.
+    pub const DESTRUCTIVE: Self = Self {
+        read_only: false,
+        destructive: true,
+        idempotent: false,
+        open_world: true,
+    };
 }
 
 /// A tool as listed to clients.
@@ -47,6 +75,8 @@ pub struct ToolDefinition {
     pub output_schema: Map<String, Value>,
     /// Effect hints.
     pub annotations: ToolAnnotations,
+    /// The access level the tool needs; tools above the configured level are not listed.
+    pub access: RequiredAccess,
 }
 
 /// A small file returned inside a tool result rather than saved to disk.
@@ -107,6 +137,8 @@ pub(crate) trait Tool: Send + Sync + 'static {
     const DESCRIPTION: &'static str;
     /// The tool's effect hints.
     const ANNOTATIONS: ToolAnnotations;
+    /// The access level the tool needs to be listed and run.
+    const ACCESS: RequiredAccess;
 
     /// Runs the tool.
     async fn run(&self, context: &ToolContext, args: Self::Args)
@@ -143,6 +175,7 @@ impl<T: Tool> Registered<T> {
             input_schema: schema_for::<T::Args>(Direction::Arguments),
             output_schema: schema_for::<T::Output>(Direction::Result),
             annotations: T::ANNOTATIONS,
+            access: T::ACCESS,
         };
         Box::new(Self { tool, definition })
     }

@@ -1,5 +1,6 @@
 //! The dispatcher's error: what a tool call can fail with, and how it reads to a model.
 
+use crate::domain::access::RecipientNotAllowed;
 use crate::domain::errors::{CredentialError, GoogleApiError};
 
 /// Why a tool call failed.
@@ -34,9 +35,19 @@ pub enum ToolError {
     /// large to return.
     #[error("{0}")]
     Rejected(String),
+    /// The configuration forbids the request: the tool is above the configured access
+    /// level, or a recipient is outside the allowlist. Only the user can change that.
+    #[error("{0}")]
+    NotPermitted(String),
     /// A fault inside the hub. The text is logged, and the model sees a generic message.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<RecipientNotAllowed> for ToolError {
+    fn from(error: RecipientNotAllowed) -> Self {
+        Self::NotPermitted(error.to_string())
+    }
 }
 
 /// A machine-readable class of tool error, so a client can react without parsing text.
@@ -126,6 +137,7 @@ impl ToolError {
                 GoogleApiError::Unavailable { .. } => ErrorCategory::Unavailable,
                 GoogleApiError::InvalidResponse { .. } => ErrorCategory::Internal,
             },
+            Self::NotPermitted(_) => ErrorCategory::PermissionDenied,
             Self::Internal(_) => ErrorCategory::Internal,
         }
     }
@@ -154,6 +166,10 @@ impl ToolError {
                     .to_owned()
             }
             Self::Rejected(_) => "Change the request as the message says.".to_owned(),
+            Self::NotPermitted(_) => {
+                "The hub's configuration forbids this; do something else, or ask the user to change the setting the message names."
+                    .to_owned()
+            }
             Self::Credentials(CredentialError::Unavailable(_)) => {
                 "Wait a minute and call again; hub_status shows whether the credential source answers."
                     .to_owned()

@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::gmail::NoArgs;
+use crate::domain::access::{AccessLevels, RequiredAccess, missing_scopes};
 use crate::domain::tools::{Render, Tool, ToolAnnotations, ToolContext, ToolError};
 
 /// How long `hub_status` waits for the credential source, so a hung backend still gets a
@@ -42,6 +43,12 @@ pub(crate) struct HubStatusResult {
     token_expires_in_seconds: Option<i64>,
     /// Expiry of the hub's own credential for the source (the OMA JWT), RFC 3339 UTC.
     oma_token_expires_at: Option<String>,
+    /// The Gmail access level: read, organize, draft or send.
+    gmail_access: String,
+    /// The Calendar access level: read or write.
+    calendar_access: String,
+    /// Whether HUB_ALLOWED_RECIPIENTS limits who mail and invitations may go to.
+    recipients_restricted: bool,
     /// Problems coming up that the user should act on, such as an OMA JWT about to expire.
     warnings: Vec<String>,
 }
@@ -60,6 +67,7 @@ impl Tool for HubStatus {
         idempotent: true,
         open_world: false,
     };
+    const ACCESS: RequiredAccess = RequiredAccess::None;
 
     async fn run(
         &self,
@@ -80,6 +88,9 @@ impl Tool for HubStatus {
             token_expires_at: None,
             token_expires_in_seconds: None,
             oma_token_expires_at: None,
+            gmail_access: context.settings.access.gmail.to_string(),
+            calendar_access: context.settings.access.calendar.to_string(),
+            recipients_restricted: context.settings.recipients.is_restricted(),
             warnings: Vec::new(),
         };
         if result.configuration_error.is_some() {
@@ -131,8 +142,34 @@ impl Tool for HubStatus {
         {
             result.source_error = Some(error.to_string());
         }
+        if !result.scopes.is_empty() {
+            result
+                .warnings
+                .extend(scope_warnings(&context.settings.access, &result.scopes));
+        }
         Ok(result)
     }
+}
+
+/// Returns a warning for each service whose access level needs scopes the Google token was
+/// not granted, because the tools of that level would then fail with permission errors.
+fn scope_warnings(access: &AccessLevels, granted: &[String]) -> Vec<String> {
+    let levels = [
+        ("gmail", "Gmail", access.gmail.as_str()),
+        ("calendar", "Calendar", access.calendar.as_str()),
+    ];
+    let mut warnings = Vec::new();
+    for (service, name, level) in levels {
+        let needed = access.scopes_for(service).unwrap_or_default();
+        let missing = missing_scopes(needed, granted);
+        if !missing.is_empty() {
+            warnings.push(format!(
+                "{name} access level `{level}` needs scopes the Google token was not granted: {}. Authorize Google again with that level (auth login in local_file mode, the OMA web UI otherwise).",
+                missing.join(" ")
+            ));
+        }
+    }
+    warnings
 }
 
 /// How long before the OMA JWT expires `hub_status` warns about it.
@@ -199,6 +236,19 @@ impl Render for HubStatusResult {
             });
         line("Token expires", expiry);
         line("OMA token expires", self.oma_token_expires_at.clone());
+        line(
+            "Access",
+            Some(format!(
+                "Gmail {}, Calendar {}{}",
+                self.gmail_access,
+                self.calendar_access,
+                if self.recipients_restricted {
+                    ", recipients limited by HUB_ALLOWED_RECIPIENTS"
+                } else {
+                    ""
+                }
+            )),
+        );
         for warning in &self.warnings {
             out.push_str(&format!("Warning: {warning}\n"));
         }
@@ -226,5 +276,24 @@ mod tests {
 
         let expired = source_token_warning(now - TimeDelta::minutes(1), now).expect("a warning");
         assert!(expired.contains("expired"), "{expired}");
+    }
+
+    #[test]
+    fn scope_warnings_name_missing_scopes() {
+        let granted = [
+            "https://www.googleapis.com/auth/gmail.readonly".to_owned(),
+            "https://www.googleapis.com/auth/calendar.readonly".to_owned(),
+        ];
+
+        assert!(scope_warnings(&AccessLevels::READ_ONLY, &granted).is_empty());
+
+        let drafting = AccessLevels {
+            gmail: crate::domain::access::GmailAccess::Draft,
+            ..AccessLevels::READ_ONLY
+        };
+        let warnings = scope_warnings(&drafting, &granted);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("`draft`"), "{}", warnings[0]);
+        assert!(warnings[0].contains("gmail.compose"), "{}", warnings[0]);
     }
 }

@@ -27,6 +27,7 @@ use super::client_secrets::read_client_secrets;
 use super::token_file::{
     ReadError, StoredToken, lock_token_file, read_token_file, write_atomically,
 };
+use crate::domain::access::AccessLevels;
 use crate::domain::errors::CredentialError;
 use crate::domain::models::AccessToken;
 use crate::outbound::google_oauth::{OAuthClient, TokenEndpoint};
@@ -35,28 +36,31 @@ use crate::outbound::http::describe_error;
 /// How long `auth login` waits for the browser by default.
 pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// The services whose read-only scopes login asks for when `HUB_SERVICES` is not set.
+/// The services whose scopes login asks for when `HUB_SERVICES` is not set.
 pub const DEFAULT_SERVICES: [&str; 2] = ["gmail", "calendar"];
 
-/// Returns the read-only OAuth scopes for `services` (`gmail`, `calendar`).
+/// Returns the OAuth scopes that `services` (`gmail`, `calendar`) need at the configured
+/// access levels, without duplicates.
 ///
 /// # Errors
 ///
 /// Names an unknown service and the known ones.
-pub fn scopes_for_services(services: &[String]) -> Result<Vec<String>, String> {
-    let mut scopes = Vec::new();
+pub fn scopes_for_services(
+    services: &[String],
+    access: &AccessLevels,
+) -> Result<Vec<String>, String> {
+    let mut scopes: Vec<String> = Vec::new();
     for service in services {
-        let scope = match service.trim().to_ascii_lowercase().as_str() {
-            "gmail" => "https://www.googleapis.com/auth/gmail.readonly",
-            "calendar" => "https://www.googleapis.com/auth/calendar.readonly",
-            other => {
-                return Err(format!(
-                    "HUB_SERVICES names an unknown service {other:?}; use a comma-separated list of gmail and calendar"
-                ));
-            }
+        let service = service.trim().to_ascii_lowercase();
+        let Some(needed) = access.scopes_for(&service) else {
+            return Err(format!(
+                "HUB_SERVICES names an unknown service {service:?}; use a comma-separated list of gmail and calendar"
+            ));
         };
-        if !scopes.iter().any(|known| known == scope) {
-            scopes.push(scope.to_owned());
+        for scope in needed {
+            if !scopes.iter().any(|known| known == scope) {
+                scopes.push((*scope).to_owned());
+            }
         }
     }
     Ok(scopes)
@@ -589,6 +593,7 @@ async fn revoke(http: &reqwest::Client, revoke_uri: &Url, token: &str) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::access::{CalendarAccess, GmailAccess};
 
     #[test]
     fn login_keeps_another_clients_token_file() {
@@ -631,19 +636,43 @@ mod tests {
 
     #[test]
     fn scopes_follow_services() {
-        let both = scopes_for_services(&["gmail".to_owned(), "Calendar".to_owned()]).unwrap();
+        let services = ["gmail".to_owned(), "Calendar".to_owned()];
+
+        let read = scopes_for_services(&services, &AccessLevels::READ_ONLY).unwrap();
         assert_eq!(
-            both,
+            read,
             [
                 "https://www.googleapis.com/auth/gmail.readonly",
                 "https://www.googleapis.com/auth/calendar.readonly"
             ]
         );
-        assert!(
-            scopes_for_services(&["drive".to_owned()])
-                .unwrap_err()
-                .contains("drive")
+
+        let error =
+            scopes_for_services(&["drive".to_owned()], &AccessLevels::READ_ONLY).unwrap_err();
+        assert!(error.contains("drive"), "{error}");
+    }
+
+    #[test]
+    fn scopes_follow_access_levels() {
+        let write = AccessLevels {
+            gmail: GmailAccess::Draft,
+            calendar: CalendarAccess::Write,
+        };
+
+        let scopes =
+            scopes_for_services(&["gmail".to_owned(), "calendar".to_owned()], &write).unwrap();
+
+        assert_eq!(
+            scopes,
+            [
+                "https://www.googleapis.com/auth/gmail.modify",
+                "https://www.googleapis.com/auth/gmail.compose",
+                "https://www.googleapis.com/auth/calendar.readonly",
+                "https://www.googleapis.com/auth/calendar.events"
+            ]
         );
+        let only_gmail = scopes_for_services(&["gmail".to_owned()], &write).unwrap();
+        assert_eq!(only_gmail.len(), 2);
     }
 
     #[test]

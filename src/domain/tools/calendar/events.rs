@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{parse_time_bound, parse_zone, render_span, show_boundary};
+use crate::domain::access::{CalendarAccess, RequiredAccess};
 use crate::domain::mail_content::html_to_text;
 use crate::domain::models::calendar::{Event, EventListQuery};
 use crate::domain::models::{CalendarId, EventId, InvalidId};
@@ -83,6 +84,7 @@ impl Tool for ListCalendars {
     const TITLE: &'static str = "List calendars";
     const DESCRIPTION: &'static str = "List the user's Google calendars with id, name, whether primary, access role and time zone. Pass an id as calendar_id to the event tools; `primary` always means the user's own.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::READ_ONLY;
+    const ACCESS: RequiredAccess = RequiredAccess::Calendar(CalendarAccess::Read);
 
     async fn run(
         &self,
@@ -241,6 +243,7 @@ impl Tool for ListEvents {
     const TITLE: &'static str = "List calendar events";
     const DESCRIPTION: &'static str = "List events of a Google calendar in a time window (default: the next 7 days), recurring events expanded into occurrences, ordered by start. All-day events have dates with an exclusive end. Page with next_page_token; details with calendar_get_event.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::READ_ONLY;
+    const ACCESS: RequiredAccess = RequiredAccess::Calendar(CalendarAccess::Read);
 
     async fn run(
         &self,
@@ -425,6 +428,7 @@ impl Tool for GetEvent {
     const TITLE: &'static str = "Read a calendar event";
     const DESCRIPTION: &'static str = "Read one calendar event in full: times with zone, description as text, location, organizer, attendees with their responses, recurrence rules and links.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::READ_ONLY;
+    const ACCESS: RequiredAccess = RequiredAccess::Calendar(CalendarAccess::Read);
 
     async fn run(
         &self,

@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::human_size;
+use crate::domain::access::{GmailAccess, RequiredAccess};
 use crate::domain::mail_content::{self, AttachmentInfo};
 use crate::domain::models::gmail::MessageFormat;
 use crate::domain::models::{AttachmentId, MessageId};
@@ -59,6 +60,7 @@ impl Tool for GetAttachment {
     const TITLE: &'static str = "Fetch a Gmail attachment";
     const DESCRIPTION: &'static str = "Fetch an attachment of a Gmail message. By default saves it to the hub's attachment folder and returns the path; inline=true returns a small file (up to 256 KiB) as an embedded resource instead.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::READ_ONLY;
+    const ACCESS: RequiredAccess = RequiredAccess::Gmail(GmailAccess::Read);
 
     async fn run(
         &self,

@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{AttachmentSummary, Envelope, render_attachments};
+use crate::domain::access::{GmailAccess, RequiredAccess};
 use crate::domain::mail_content;
 use crate::domain::models::gmail::{Message, MessageFormat};
 use crate::domain::models::{MessageId, ThreadId};
@@ -93,6 +94,7 @@ impl Tool for GetMessage {
     const TITLE: &'static str = "Read a Gmail message";
     const DESCRIPTION: &'static str = "Read one Gmail message: headers, body as plain text (HTML converted) and the attachment list. Long bodies are cut at max_chars; call again with offset=next_offset to read on. Fetch an attachment with gmail_get_attachment.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::READ_ONLY;
+    const ACCESS: RequiredAccess = RequiredAccess::Gmail(GmailAccess::Read);
 
     async fn run(
         &self,
@@ -248,6 +250,7 @@ impl Tool for GetThread {
     const TITLE: &'static str = "Read a Gmail thread";
     const DESCRIPTION: &'static str = "Read a whole Gmail conversation, oldest message first, each with headers, plain-text body (cut at max_chars_per_message) and attachments. Read a cut body in full with gmail_get_message.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::READ_ONLY;
+    const ACCESS: RequiredAccess = RequiredAccess::Gmail(GmailAccess::Read);
 
     async fn run(
         &self,
@@ -356,6 +359,7 @@ impl Tool for ListLabels {
     const TITLE: &'static str = "List Gmail labels";
     const DESCRIPTION: &'static str = "List the user's Gmail labels, system (INBOX, SENT, UNREAD, ...) and user-made, with id, name and type. Search a label with `label:NAME` in gmail_search_messages.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::READ_ONLY;
+    const ACCESS: RequiredAccess = RequiredAccess::Gmail(GmailAccess::Read);
 
     async fn run(
         &self,

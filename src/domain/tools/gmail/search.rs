@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Envelope;
+use crate::domain::access::{GmailAccess, RequiredAccess};
 use crate::domain::errors::GoogleApiError;
 use crate::domain::mail_content::decode_snippet;
 use crate::domain::models::MessageId;
@@ -90,6 +91,7 @@ impl Tool for SearchMessages {
     const TITLE: &'static str = "Search Gmail";
     const DESCRIPTION: &'static str = "Search Gmail with Gmail search syntax and list matching messages, newest first, with ids, sender, recipients, subject, date, snippet and labels. Page with next_page_token. Read a message with gmail_get_message.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::READ_ONLY;
+    const ACCESS: RequiredAccess = RequiredAccess::Gmail(GmailAccess::Read);
 
     async fn run(
         &self,
