@@ -321,9 +321,12 @@ fn write_calendar(state: &AppState) -> std::sync::RwLockWriteGuard<'_, CalendarS
 }
 
 /// Maps a body that is not JSON to Google's 400.
-fn json_body(body: Result<Json<serde_json::Value>, JsonRejection>) -> Result<serde_json::Value, GoogleErrorBody> {
-    body.map(|Json(value)| value)
-        .map_err(|rejection| GoogleErrorBody::bad_request(format!("Parse Error: {}", rejection.body_text())))
+fn json_body(
+    body: Result<Json<serde_json::Value>, JsonRejection>,
+) -> Result<serde_json::Value, GoogleErrorBody> {
+    body.map(|Json(value)| value).map_err(|rejection| {
+        GoogleErrorBody::bad_request(format!("Parse Error: {}", rejection.body_text()))
+    })
 }
 
 /// `events.insert`. `sendUpdates` is accepted and ignored: the sandbox sends no mail.

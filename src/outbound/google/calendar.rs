@@ -253,16 +253,20 @@ impl CalendarApi for CalendarClient {
         };
         // 409: Google already holds an event with this id, stored by an earlier attempt
         // whose answer was lost.
-        let duplicate =
-            |error: &GoogleApiError| matches!(error, GoogleApiError::InvalidRequest { status: 409, .. });
+        let duplicate = |error: &GoogleApiError| {
+            matches!(error, GoogleApiError::InvalidRequest { status: 409, .. })
+        };
 
         match self.send(call, repeat, duplicate).await? {
             Some(body) => parse_success(METHOD, &body),
             None => {
                 let id = event.id.as_deref().unwrap_or_default();
-                let event_id = EventId::new(id).map_err(|error| GoogleApiError::InvalidResponse {
-                    message: format!("{METHOD} was repeated for an event id that is not valid: {error}"),
-                })?;
+                let event_id =
+                    EventId::new(id).map_err(|error| GoogleApiError::InvalidResponse {
+                        message: format!(
+                            "{METHOD} was repeated for an event id that is not valid: {error}"
+                        ),
+                    })?;
                 self.get_event(token, calendar_id, &event_id).await
             }
         }
@@ -314,7 +318,8 @@ impl CalendarApi for CalendarClient {
         let gone = |error: &GoogleApiError| {
             matches!(
                 error,
-                GoogleApiError::InvalidRequest { status: 410, .. } | GoogleApiError::NotFound { .. }
+                GoogleApiError::InvalidRequest { status: 410, .. }
+                    | GoogleApiError::NotFound { .. }
             )
         };
 

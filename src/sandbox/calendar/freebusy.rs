@@ -33,7 +33,9 @@ impl CalendarStore {
         let time_min = parse_time(&request.time_min)?;
         let time_max = parse_time(&request.time_max)?;
         if time_max <= time_min {
-            return Err(GoogleErrorBody::bad_request("The specified time range is empty."));
+            return Err(GoogleErrorBody::bad_request(
+                "The specified time range is empty.",
+            ));
         }
         let zone = request
             .time_zone

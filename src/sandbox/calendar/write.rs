@@ -36,8 +36,9 @@ pub(crate) struct EventBody {
 impl EventBody {
     /// Parses a request body, answering a malformed one as Google does.
     pub(crate) fn parse(body: serde_json::Value) -> Result<Self, GoogleErrorBody> {
-        serde_json::from_value(body)
-            .map_err(|error| GoogleErrorBody::bad_request(format!("Invalid JSON payload received. {error}")))
+        serde_json::from_value(body).map_err(|error| {
+            GoogleErrorBody::bad_request(format!("Invalid JSON payload received. {error}"))
+        })
     }
 }
 
@@ -65,7 +66,9 @@ impl CalendarStore {
             Some(id) => {
                 check_new_id(id)?;
                 if self.by_id.contains_key(id) {
-                    return Err(GoogleErrorBody::conflict("The requested identifier already exists."));
+                    return Err(GoogleErrorBody::conflict(
+                        "The requested identifier already exists.",
+                    ));
                 }
                 id.to_owned()
             }
@@ -209,7 +212,10 @@ impl CalendarStore {
     }
 
     /// Finds the series and original start of an occurrence id `{series id}_{suffix}`.
-    pub(super) fn find_occurrence(&self, event_id: &str) -> Result<(usize, Start), GoogleErrorBody> {
+    pub(super) fn find_occurrence(
+        &self,
+        event_id: &str,
+    ) -> Result<(usize, Start), GoogleErrorBody> {
         let (series_id, suffix) = event_id.rsplit_once('_').ok_or_else(not_found)?;
         let original = Start::from_instance_suffix(suffix).ok_or_else(not_found)?;
         let index = *self.by_id.get(series_id).ok_or_else(not_found)?;
@@ -269,7 +275,11 @@ impl CalendarStore {
         if let Some(attendees) = &body.attendees {
             let mut list = Vec::with_capacity(attendees.len());
             for attendee in attendees {
-                let Some(email) = attendee.email.as_deref().filter(|email| email.contains('@')) else {
+                let Some(email) = attendee
+                    .email
+                    .as_deref()
+                    .filter(|email| email.contains('@'))
+                else {
                     return Err(GoogleErrorBody::bad_request("Invalid attendee email."));
                 };
                 list.push(EventAttendee {
@@ -352,7 +362,9 @@ fn read_times(
         ));
     }
     if !lines.is_empty() && start.date.is_none() && start.time_zone.is_none() {
-        return Err(GoogleErrorBody::bad_request("Missing time zone definition for start time."));
+        return Err(GoogleErrorBody::bad_request(
+            "Missing time zone definition for start time.",
+        ));
     }
 
     let mut text = String::from(
@@ -375,7 +387,9 @@ fn read_times(
         .map_err(|_| GoogleErrorBody::bad_request("Invalid recurrence rule."))?
         .map_err(|reason| GoogleErrorBody::bad_request(format!("Invalid event: {reason}")))?;
     if let Some(reason) = parsed.skipped.first().or(parsed.ignored.first()) {
-        return Err(GoogleErrorBody::bad_request(format!("Invalid event: {reason}")));
+        return Err(GoogleErrorBody::bad_request(format!(
+            "Invalid event: {reason}"
+        )));
     }
     let event = parsed
         .events
@@ -389,7 +403,9 @@ fn read_times(
         Timing::Timed { start, end, .. } => end < start,
     };
     if empty {
-        return Err(GoogleErrorBody::bad_request("The specified time range is empty."));
+        return Err(GoogleErrorBody::bad_request(
+            "The specified time range is empty.",
+        ));
     }
     if !lines.is_empty() && !event.series.is_recurring() {
         return Err(GoogleErrorBody::bad_request("Invalid recurrence rule."));
@@ -445,7 +461,11 @@ fn ics_time(name: &str, value: &EventDateTime) -> Result<String, GoogleErrorBody
         (Err(_), Some(zone)) => {
             let local = NaiveDateTime::parse_from_str(date_time, "%Y-%m-%dT%H:%M:%S")
                 .map_err(|_| GoogleErrorBody::bad_request(format!("Invalid value for: {name}")))?;
-            Ok(format!("{name};TZID={}:{}\r\n", zone.name(), local.format("%Y%m%dT%H%M%S")))
+            Ok(format!(
+                "{name};TZID={}:{}\r\n",
+                zone.name(),
+                local.format("%Y%m%dT%H%M%S")
+            ))
         }
         (Err(_), None) => Err(GoogleErrorBody::bad_request(if name == "DTSTART" {
             "Missing time zone definition for start time."

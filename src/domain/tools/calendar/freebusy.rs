@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::events::invalid;
 use super::slots::{Interval, WorkingHours, free_slots, merge, parse_clock, parse_weekday};
 use super::{parse_time_bound, parse_zone};
+use crate::domain::access::{CalendarAccess, RequiredAccess};
 use crate::domain::models::calendar::{FreeBusyRequest, FreeBusyRequestItem, FreeBusyResponse};
 use crate::domain::tools::definition::{Validate, check_range};
 use crate::domain::tools::{Render, Tool, ToolAnnotations, ToolContext, ToolError};
@@ -39,11 +40,15 @@ fn parse_window(
     zone: Option<Tz>,
 ) -> Result<Window, ToolError> {
     let start = match time_min {
-        Some(value) => parse_time_bound(value, zone).map_err(|error| invalid(tool, "time_min", error))?,
+        Some(value) => {
+            parse_time_bound(value, zone).map_err(|error| invalid(tool, "time_min", error))?
+        }
         None => Utc::now(),
     };
     let end = match time_max {
-        Some(value) => parse_time_bound(value, zone).map_err(|error| invalid(tool, "time_max", error))?,
+        Some(value) => {
+            parse_time_bound(value, zone).map_err(|error| invalid(tool, "time_max", error))?
+        }
         None => start + Duration::days(DEFAULT_WINDOW_DAYS),
     };
     if end <= start {
@@ -79,7 +84,11 @@ fn calendar_items(tool: &'static str, calendars: &[String]) -> Result<Vec<String
     for id in calendars {
         let id = id.trim();
         if id.is_empty() || id.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(invalid(tool, "calendars", format!("{id:?} is not a calendar id or address")));
+            return Err(invalid(
+                tool,
+                "calendars",
+                format!("{id:?} is not a calendar id or address"),
+            ));
         }
         if !ids.iter().any(|known| known.eq_ignore_ascii_case(id)) {
             ids.push(id.to_owned());
@@ -89,7 +98,10 @@ fn calendar_items(tool: &'static str, calendars: &[String]) -> Result<Vec<String
         return Err(invalid(
             tool,
             "calendars",
-            format!("{} calendars is too many; Google answers for at most {MAX_CALENDARS}", ids.len()),
+            format!(
+                "{} calendars is too many; Google answers for at most {MAX_CALENDARS}",
+                ids.len()
+            ),
         ));
     }
     Ok(ids)
@@ -158,7 +170,9 @@ fn read_response(ids: &[String], response: &FreeBusyResponse) -> Vec<CalendarBus
                 let start = DateTime::parse_from_rfc3339(&period.start);
                 let end = DateTime::parse_from_rfc3339(&period.end);
                 match (start, end) {
-                    (Ok(start), Ok(end)) => busy.push((start.with_timezone(&Utc), end.with_timezone(&Utc))),
+                    (Ok(start), Ok(end)) => {
+                        busy.push((start.with_timezone(&Utc), end.with_timezone(&Utc)))
+                    }
                     _ => errors.push(format!("unreadablePeriod {}/{}", period.start, period.end)),
                 }
             }
@@ -246,6 +260,7 @@ impl Tool for QueryFreeBusy {
     const TITLE: &'static str = "Query free/busy times";
     const DESCRIPTION: &'static str = "Busy periods of the user's calendar and of other calendars or people (by address) in a window, without event details. A calendar Google cannot read is listed with its error, such as notFound.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::READ_ONLY;
+    const ACCESS: RequiredAccess = RequiredAccess::Calendar(CalendarAccess::Read);
 
     async fn run(
         &self,
@@ -258,7 +273,12 @@ impl Tool for QueryFreeBusy {
             .map(parse_zone)
             .transpose()
             .map_err(|error| invalid(Self::NAME, "time_zone", error))?;
-        let window = parse_window(Self::NAME, args.time_min.as_deref(), args.time_max.as_deref(), zone)?;
+        let window = parse_window(
+            Self::NAME,
+            args.time_min.as_deref(),
+            args.time_max.as_deref(),
+            zone,
+        )?;
         let ids = calendar_items(Self::NAME, &args.calendars)?;
 
         let response = query(context, &window, zone, &ids).await?;
@@ -394,6 +414,7 @@ impl Tool for FindFreeSlots {
     const TITLE: &'static str = "Find free meeting slots";
     const DESCRIPTION: &'static str = "Find times when the user and the given people are all free, inside working hours (default 09:00-17:00 Mon-Fri in the user's calendar zone or time_zone, kept in local time across daylight-saving changes), at least duration_minutes long, with an optional buffer around busy periods. Calendars Google cannot read are listed as errors, not treated as free.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::READ_ONLY;
+    const ACCESS: RequiredAccess = RequiredAccess::Calendar(CalendarAccess::Read);
 
     async fn run(
         &self,
@@ -402,10 +423,17 @@ impl Tool for FindFreeSlots {
     ) -> Result<Self::Output, ToolError> {
         let hours = working_hours(Self::NAME, &args)?;
         let zone = match args.time_zone.as_deref() {
-            Some(name) => parse_zone(name).map_err(|error| invalid(Self::NAME, "time_zone", error))?,
+            Some(name) => {
+                parse_zone(name).map_err(|error| invalid(Self::NAME, "time_zone", error))?
+            }
             None => primary_zone(context).await?,
         };
-        let window = parse_window(Self::NAME, args.time_min.as_deref(), args.time_max.as_deref(), Some(zone))?;
+        let window = parse_window(
+            Self::NAME,
+            args.time_min.as_deref(),
+            args.time_max.as_deref(),
+            Some(zone),
+        )?;
         let ids = calendar_items(Self::NAME, &args.attendees)?;
         let duration = Duration::minutes(i64::from(args.duration_minutes));
         let buffer_minutes = args.buffer_minutes.unwrap_or(0);
@@ -463,7 +491,9 @@ fn working_hours(tool: &'static str, args: &FindFreeSlotsArgs) -> Result<Working
         None => default.start,
     };
     let end = match args.working_hours_end.as_deref() {
-        Some(value) => parse_clock(value, true).map_err(|error| invalid(tool, "working_hours_end", error))?,
+        Some(value) => {
+            parse_clock(value, true).map_err(|error| invalid(tool, "working_hours_end", error))?
+        }
         None => default.end,
     };
     if end.is_some_and(|end| end <= start) {
@@ -475,7 +505,11 @@ fn working_hours(tool: &'static str, args: &FindFreeSlotsArgs) -> Result<Working
     }
     let days = match &args.working_days {
         Some(names) if names.is_empty() => {
-            return Err(invalid(tool, "working_days", "is empty; name at least one day"));
+            return Err(invalid(
+                tool,
+                "working_days",
+                "is empty; name at least one day",
+            ));
         }
         Some(names) => names
             .iter()
@@ -504,7 +538,9 @@ async fn primary_zone(context: &ToolContext) -> Result<Tz, ToolError> {
     let calendar = &context.calendar;
     let list = context
         .with_google(|credentials| async move {
-            calendar.list_calendars(&credentials.access_token, None).await
+            calendar
+                .list_calendars(&credentials.access_token, None)
+                .await
         })
         .await?;
     let zone = list
@@ -531,7 +567,10 @@ impl Render for FreeSlotsResult {
             out.push_str("- none\n");
         }
         for slot in &self.slots {
-            out.push_str(&format!("- {} to {} ({} min)\n", slot.start, slot.end, slot.minutes));
+            out.push_str(&format!(
+                "- {} to {} ({} min)\n",
+                slot.start, slot.end, slot.minutes
+            ));
         }
         if self.more_slots {
             out.push_str("More slots exist: raise max_slots or narrow the window.\n");
@@ -574,7 +613,10 @@ mod tests {
         calendars.insert(
             "ana@example.com".to_owned(),
             FreeBusyCalendar {
-                busy: vec![period("2026-03-02T14:00:00+01:00", "2026-03-02T15:00:00+01:00")],
+                busy: vec![period(
+                    "2026-03-02T14:00:00+01:00",
+                    "2026-03-02T15:00:00+01:00",
+                )],
                 errors: Vec::new(),
             },
         );
@@ -611,16 +653,26 @@ mod tests {
         assert_eq!(read[3].errors, ["missingFromResponse"]);
 
         let errors = calendar_errors(&read);
-        let named: Vec<_> = errors.iter().map(|e| (e.calendar.as_str(), e.reason.as_str())).collect();
+        let named: Vec<_> = errors
+            .iter()
+            .map(|e| (e.calendar.as_str(), e.reason.as_str()))
+            .collect();
         assert_eq!(
             named,
-            [("ghost@example.com", "notFound"), ("late@example.com", "missingFromResponse")]
+            [
+                ("ghost@example.com", "notFound"),
+                ("late@example.com", "missingFromResponse")
+            ]
         );
     }
 
     #[test]
     fn calendar_list_starts_with_primary() {
-        let ids = calendar_items("t", &["a@example.com".to_owned(), "A@example.com".to_owned()]).unwrap();
+        let ids = calendar_items(
+            "t",
+            &["a@example.com".to_owned(), "A@example.com".to_owned()],
+        )
+        .unwrap();
         assert_eq!(ids, ["primary", "a@example.com"]);
         let many: Vec<String> = (0..50).map(|i| format!("p{i}@example.com")).collect();
         assert!(calendar_items("t", &many).is_err());

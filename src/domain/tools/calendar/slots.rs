@@ -2,7 +2,9 @@
 //! intervals widened by a buffer.
 
 use chrono::offset::LocalResult;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday,
+};
 use chrono_tz::Tz;
 
 /// A half-open interval `[start, end)` of instants.
@@ -40,7 +42,10 @@ impl Default for WorkingHours {
 /// # Errors
 ///
 /// The reason, naming the value.
-pub(super) fn parse_clock(value: &str, allow_midnight_end: bool) -> Result<Option<NaiveTime>, String> {
+pub(super) fn parse_clock(
+    value: &str,
+    allow_midnight_end: bool,
+) -> Result<Option<NaiveTime>, String> {
     let value = value.trim();
     if allow_midnight_end && value == "24:00" {
         return Ok(None);
@@ -351,9 +356,23 @@ mod tests {
         // A 30-minute window inside the day yields a slot only for a 30-minute meeting.
         let window = span("2026-03-02T12:00:00Z", "2026-03-02T12:30:00Z");
         let hours = WorkingHours::default();
-        let short = free_slots(&[], window, &hours, utc_zone(), Duration::minutes(30), Duration::zero());
+        let short = free_slots(
+            &[],
+            window,
+            &hours,
+            utc_zone(),
+            Duration::minutes(30),
+            Duration::zero(),
+        );
         assert_eq!(short.len(), 1);
-        let long = free_slots(&[], window, &hours, utc_zone(), Duration::minutes(31), Duration::zero());
+        let long = free_slots(
+            &[],
+            window,
+            &hours,
+            utc_zone(),
+            Duration::minutes(31),
+            Duration::zero(),
+        );
         assert!(long.is_empty());
     }
 

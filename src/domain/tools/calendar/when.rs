@@ -157,13 +157,23 @@ mod tests {
     }
 
     fn shown(value: &str, zone_name: &str) -> String {
-        rfc3339(&parse_event_time(value, Some(zone(zone_name))).unwrap().instant)
+        rfc3339(
+            &parse_event_time(value, Some(zone(zone_name)))
+                .unwrap()
+                .instant,
+        )
     }
 
     #[test]
     fn rfc3339_keeps_instant() {
-        assert_eq!(utc("2026-03-06T09:00:00-05:00", None), "2026-03-06T14:00:00Z");
-        assert_eq!(utc("2026-03-06T09:00:00+05:30", None), "2026-03-06T03:30:00Z");
+        assert_eq!(
+            utc("2026-03-06T09:00:00-05:00", None),
+            "2026-03-06T14:00:00Z"
+        );
+        assert_eq!(
+            utc("2026-03-06T09:00:00+05:30", None),
+            "2026-03-06T03:30:00Z"
+        );
         assert_eq!(utc("2026-03-06T09:00:00Z", None), "2026-03-06T09:00:00Z");
         assert_eq!(
             shown("2026-03-06T14:00:00Z", "Europe/Berlin"),

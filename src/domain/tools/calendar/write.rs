@@ -13,6 +13,7 @@ use super::when::{
     ResolvedTime, check_date_span, date_boundary, parse_date, parse_event_time, rfc3339,
     timed_boundary,
 };
+use crate::domain::access::{CalendarAccess, RequiredAccess};
 use crate::domain::models::calendar::{Event, EventAttendee, EventWrite, SendUpdates};
 use crate::domain::models::{CalendarId, EventId};
 use crate::domain::tools::definition::{Validate, check_length};
@@ -194,38 +195,45 @@ fn check_order(
     Err(invalid(
         tool,
         "end",
-        format!(
-            "{} is not after start {}",
-            rfc3339(end),
-            rfc3339(start)
-        ),
+        format!("{} is not after start {}", rfc3339(end), rfc3339(start)),
     ))
 }
 
-/// Validates attendee addresses: the form of an address, and the recipient allowlist.
+/// Validates attendee addresses: the form of an address, and the recipient allowlist for
+/// every address not already on the event (`existing`).
 fn attendee_entries(
     tool: &'static str,
     context: &ToolContext,
     addresses: &[String],
+    existing: &[EventAttendee],
 ) -> Result<Vec<EventAttendee>, ToolError> {
+    let same = |entry: &EventAttendee, address: &str| {
+        entry
+            .email
+            .as_deref()
+            .is_some_and(|email| email.eq_ignore_ascii_case(address))
+    };
     let mut entries = Vec::with_capacity(addresses.len());
     for address in addresses {
         let address = address.trim();
         let well_formed = address.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
-        }) && !address.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
+        }) && !address
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
         if !well_formed {
             return Err(invalid(
                 tool,
                 "attendees",
-                format!("{address:?} is not an email address; give bare addresses such as ana@example.com"),
+                format!(
+                    "{address:?} is not an email address; give bare addresses such as ana@example.com"
+                ),
             ));
         }
-        check_recipient(context, "attendees", address)?;
-        if !entries
-            .iter()
-            .any(|entry: &EventAttendee| entry.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(address)))
-        {
+        if !existing.iter().any(|entry| same(entry, address)) {
+            context.settings().recipients.check("attendees", address)?;
+        }
+        if !entries.iter().any(|entry| same(entry, address)) {
             entries.push(EventAttendee {
                 email: Some(address.to_owned()),
                 ..EventAttendee::default()
@@ -235,24 +243,15 @@ fn attendee_entries(
     Ok(entries)
 }
 
-/// Checks one address against the recipient allowlist.
-// TODO: call `context.settings().recipients.check(field, address)` once the recipient
-// allowlist is part of `ToolSettings`; until then every address passes.
-fn check_recipient(
-    context: &ToolContext,
-    field: &'static str,
-    address: &str,
-) -> Result<(), ToolError> {
-    let _ = (context, field, address);
-    Ok(())
-}
-
 fn check_recurrence(tool: &'static str, lines: &[String]) -> Result<(), ToolError> {
     if lines.len() > MAX_RECURRENCE_LINES {
         return Err(invalid(
             tool,
             "recurrence",
-            format!("{} lines is too many; the limit is {MAX_RECURRENCE_LINES}", lines.len()),
+            format!(
+                "{} lines is too many; the limit is {MAX_RECURRENCE_LINES}",
+                lines.len()
+            ),
         ));
     }
     for line in lines {
@@ -263,7 +262,9 @@ fn check_recurrence(tool: &'static str, lines: &[String]) -> Result<(), ToolErro
             return Err(invalid(
                 tool,
                 "recurrence",
-                format!("{line:?} is not an RFC 5545 line; use lines such as \"RRULE:FREQ=WEEKLY;BYDAY=MO\" or \"EXDATE;TZID=Europe/Berlin:20261207T090000\""),
+                format!(
+                    "{line:?} is not an RFC 5545 line; use lines such as \"RRULE:FREQ=WEEKLY;BYDAY=MO\" or \"EXDATE;TZID=Europe/Berlin:20261207T090000\""
+                ),
             ));
         }
     }
@@ -376,10 +377,10 @@ impl Render for EventChangeResult {
                 self.start, self.end
             ));
         } else {
-            let zone = self
-                .time_zone
-                .as_deref()
-                .map_or_else(|| "times with their offsets".to_owned(), |zone| format!("zone {zone}"));
+            let zone = self.time_zone.as_deref().map_or_else(
+                || "times with their offsets".to_owned(),
+                |zone| format!("zone {zone}"),
+            );
             out.push_str(&format!("When: {} to {} ({zone})\n", self.start, self.end));
         }
         if let Some(series) = &self.recurring_event_id {
@@ -394,7 +395,10 @@ impl Render for EventChangeResult {
         if !self.attendees.is_empty() {
             out.push_str(&format!("Attendees: {}\n", self.attendees.join(", ")));
         }
-        out.push_str(&format!("Notifications: sendUpdates={}\n", self.send_updates));
+        out.push_str(&format!(
+            "Notifications: sendUpdates={}\n",
+            self.send_updates
+        ));
         for note in &self.notes {
             out.push_str(&format!("Note: {note}\n"));
         }
@@ -445,7 +449,13 @@ async fn patch_event(
     context
         .with_google(|credentials| async move {
             calendar
-                .patch_event(&credentials.access_token, calendar_id, event_id, patch, send_updates)
+                .patch_event(
+                    &credentials.access_token,
+                    calendar_id,
+                    event_id,
+                    patch,
+                    send_updates,
+                )
                 .await
         })
         .await
@@ -577,7 +587,10 @@ impl Validate for CreateEventArgs {
         if self.attendees.len() > MAX_ATTENDEES {
             return Err((
                 "attendees",
-                format!("{} attendees is too many; the limit is {MAX_ATTENDEES}", self.attendees.len()),
+                format!(
+                    "{} attendees is too many; the limit is {MAX_ATTENDEES}",
+                    self.attendees.len()
+                ),
             ));
         }
         Ok(())
@@ -592,7 +605,8 @@ impl Tool for CreateEvent {
     const NAME: &'static str = "calendar_create_event";
     const TITLE: &'static str = "Create a calendar event";
     const DESCRIPTION: &'static str = "Create a Google Calendar event: timed (start/end as RFC 3339 with offset, or local times with time_zone) or all-day (start_date, exclusive end_date). Optional attendees (invited by email only when send_updates is all or external_only), recurrence rules and busy/free. Returns the new event's id and its times with the zone used.";
-    const ANNOTATIONS: ToolAnnotations = WRITE_ADDITIVE;
+    const ANNOTATIONS: ToolAnnotations = ToolAnnotations::ADDITIVE;
+    const ACCESS: RequiredAccess = RequiredAccess::Calendar(CalendarAccess::Write);
 
     async fn run(
         &self,
@@ -620,15 +634,32 @@ impl Tool for CreateEvent {
             }
             Times::AllDay { start, end } => {
                 let start = start.ok_or_else(|| {
-                    invalid(Self::NAME, "start_date", "missing; an all-day event needs its first day")
+                    invalid(
+                        Self::NAME,
+                        "start_date",
+                        "missing; an all-day event needs its first day",
+                    )
                 })?;
                 let end = end.unwrap_or(start + Duration::days(1));
-                check_date_span(start, end).map_err(|error| invalid(Self::NAME, "end_date", error))?;
+                check_date_span(start, end)
+                    .map_err(|error| invalid(Self::NAME, "end_date", error))?;
                 (date_boundary(start), date_boundary(end))
             }
             Times::Timed { start, end, zone } => {
-                let start = start.ok_or_else(|| invalid(Self::NAME, "start", "missing; a timed event needs start and end"))?;
-                let end = end.ok_or_else(|| invalid(Self::NAME, "end", "missing; a timed event needs start and end"))?;
+                let start = start.ok_or_else(|| {
+                    invalid(
+                        Self::NAME,
+                        "start",
+                        "missing; a timed event needs start and end",
+                    )
+                })?;
+                let end = end.ok_or_else(|| {
+                    invalid(
+                        Self::NAME,
+                        "end",
+                        "missing; a timed event needs start and end",
+                    )
+                })?;
                 check_order(Self::NAME, &start.instant, &end.instant)?;
                 if zone.is_none() && !args.recurrence.is_empty() {
                     return Err(invalid(
@@ -646,7 +677,7 @@ impl Tool for CreateEvent {
             }
         };
         check_recurrence(Self::NAME, &args.recurrence)?;
-        let attendees = attendee_entries(Self::NAME, context, &args.attendees)?;
+        let attendees = attendee_entries(Self::NAME, context, &args.attendees, &[])?;
 
         let event = EventWrite {
             id: Some(new_event_id()),
@@ -664,7 +695,12 @@ impl Tool for CreateEvent {
         let created = context
             .with_google(|credentials| async move {
                 calendar
-                    .insert_event(&credentials.access_token, calendar_ref, event_ref, send_updates)
+                    .insert_event(
+                        &credentials.access_token,
+                        calendar_ref,
+                        event_ref,
+                        send_updates,
+                    )
                     .await
             })
             .await
@@ -674,30 +710,19 @@ impl Tool for CreateEvent {
                 })
             })?;
 
-        Ok(EventChangeResult::of("created", &calendar_id, created, send_updates, notes))
+        Ok(EventChangeResult::of(
+            "created",
+            &calendar_id,
+            created,
+            send_updates,
+            notes,
+        ))
     }
 }
 
-/// A tool that adds data and overwrites nothing.
-const WRITE_ADDITIVE: ToolAnnotations = ToolAnnotations {
-    read_only: false,
-    destructive: false,
-    idempotent: false,
-    open_world: true,
-};
-
-/// A tool that changes or removes existing data, to the same end state however often it
-/// is called with the same arguments.
-const WRITE_DESTRUCTIVE_IDEMPOTENT: ToolAnnotations = ToolAnnotations {
-    read_only: false,
-    destructive: true,
-    idempotent: true,
-    open_world: true,
-};
-
-/// A tool that changes one field of the user's own, to the same end state however often
-/// it is called.
-const WRITE_IDEMPOTENT: ToolAnnotations = ToolAnnotations {
+/// Answering an invitation changes only the user's own response, to the same end state
+/// however often it is called.
+const RESPONSE: ToolAnnotations = ToolAnnotations {
     read_only: false,
     destructive: false,
     idempotent: true,
@@ -751,7 +776,10 @@ impl Validate for UpdateEventArgs {
         {
             return Err((
                 "attendees",
-                format!("{} attendees is too many; the limit is {MAX_ATTENDEES}", attendees.len()),
+                format!(
+                    "{} attendees is too many; the limit is {MAX_ATTENDEES}",
+                    attendees.len()
+                ),
             ));
         }
         Ok(())
@@ -766,7 +794,8 @@ impl Tool for UpdateEvent {
     const NAME: &'static str = "calendar_update_event";
     const TITLE: &'static str = "Update a calendar event";
     const DESCRIPTION: &'static str = "Change fields of a Google Calendar event; only the fields given change. For a recurring event set scope: this_instance (pass the occurrence id from calendar_list_events) or whole_series. Times as in calendar_create_event. Returns the event as stored, with the zone used.";
-    const ANNOTATIONS: ToolAnnotations = WRITE_DESTRUCTIVE_IDEMPOTENT;
+    const ANNOTATIONS: ToolAnnotations = ToolAnnotations::DESTRUCTIVE_IDEMPOTENT;
+    const ACCESS: RequiredAccess = RequiredAccess::Calendar(CalendarAccess::Write);
 
     async fn run(
         &self,
@@ -774,7 +803,8 @@ impl Tool for UpdateEvent {
         args: Self::Args,
     ) -> Result<Self::Output, ToolError> {
         let calendar_id = calendar_id(Self::NAME, args.calendar_id)?;
-        let event_id = EventId::new(args.event_id).map_err(|error| invalid(Self::NAME, "event_id", error))?;
+        let event_id =
+            EventId::new(args.event_id).map_err(|error| invalid(Self::NAME, "event_id", error))?;
         let send_updates = SendUpdates::from(args.send_updates.unwrap_or_default());
         let fields = TimeFields {
             start: args.start.as_deref(),
@@ -787,14 +817,17 @@ impl Tool for UpdateEvent {
         if let Some(lines) = &args.recurrence {
             check_recurrence(Self::NAME, lines)?;
         }
+
+        let target =
+            resolve_target(Self::NAME, context, &calendar_id, event_id, args.scope).await?;
+        let mut notes: Vec<String> = target.note.iter().cloned().collect();
         let attendees = args
             .attendees
             .as_deref()
-            .map(|addresses| attendee_entries(Self::NAME, context, addresses))
+            .map(|addresses| {
+                attendee_entries(Self::NAME, context, addresses, &target.event.attendees)
+            })
             .transpose()?;
-
-        let target = resolve_target(Self::NAME, context, &calendar_id, event_id, args.scope).await?;
-        let mut notes: Vec<String> = target.note.iter().cloned().collect();
 
         let (start, end) = patch_times(Self::NAME, times, &target.event, &mut notes)?;
         let attendees = attendees.map(|new| keep_own_entry(new, &target.event));
@@ -818,7 +851,13 @@ impl Tool for UpdateEvent {
         }
 
         let updated = patch_event(context, &calendar_id, &target.id, &patch, send_updates).await?;
-        Ok(EventChangeResult::of("updated", &calendar_id, updated, send_updates, notes))
+        Ok(EventChangeResult::of(
+            "updated",
+            &calendar_id,
+            updated,
+            send_updates,
+            notes,
+        ))
     }
 }
 
@@ -830,15 +869,31 @@ fn patch_times(
     times: Times,
     event: &Event,
     notes: &mut Vec<String>,
-) -> Result<(Option<crate::domain::models::calendar::EventDateTime>, Option<crate::domain::models::calendar::EventDateTime>), ToolError> {
+) -> Result<
+    (
+        Option<crate::domain::models::calendar::EventDateTime>,
+        Option<crate::domain::models::calendar::EventDateTime>,
+    ),
+    ToolError,
+> {
     match times {
         Times::Unchanged => Ok((None, None)),
         Times::AllDay { start, end } => {
-            let old_start = event.start.date.as_deref().and_then(|value| parse_date(value).ok());
-            let old_end = event.end.date.as_deref().and_then(|value| parse_date(value).ok());
+            let old_start = event
+                .start
+                .date
+                .as_deref()
+                .and_then(|value| parse_date(value).ok());
+            let old_end = event
+                .end
+                .date
+                .as_deref()
+                .and_then(|value| parse_date(value).ok());
             let end = match (start, end, old_start, old_end) {
                 (_, Some(end), _, _) => Some(end),
-                (Some(start), None, Some(old_start), Some(old_end)) => Some(start + (old_end - old_start)),
+                (Some(start), None, Some(old_start), Some(old_end)) => {
+                    Some(start + (old_end - old_start))
+                }
                 (Some(start), None, _, _) => Some(start + Duration::days(1)),
                 (None, None, _, _) => None,
             };
@@ -852,7 +907,11 @@ fn patch_times(
             let zone = match zone {
                 Some(zone) => Some(zone),
                 None if recurring => {
-                    let existing = event.start.time_zone.as_deref().and_then(|name| parse_zone(name).ok());
+                    let existing = event
+                        .start
+                        .time_zone
+                        .as_deref()
+                        .and_then(|name| parse_zone(name).ok());
                     if existing.is_none() {
                         return Err(invalid(
                             tool,
@@ -870,12 +929,22 @@ fn patch_times(
             for resolved in start.iter().chain(end.iter()) {
                 notes.extend(resolved.note.clone());
             }
-            let old_start = event.start.date_time.as_deref().and_then(|value| DateTime::parse_from_rfc3339(value).ok());
-            let old_end = event.end.date_time.as_deref().and_then(|value| DateTime::parse_from_rfc3339(value).ok());
+            let old_start = event
+                .start
+                .date_time
+                .as_deref()
+                .and_then(|value| DateTime::parse_from_rfc3339(value).ok());
+            let old_end = event
+                .end
+                .date_time
+                .as_deref()
+                .and_then(|value| DateTime::parse_from_rfc3339(value).ok());
             let start = start.map(|resolved| resolved.instant);
             let end = match (start, end, old_start, old_end) {
                 (_, Some(end), _, _) => Some(end.instant),
-                (Some(start), None, Some(old_start), Some(old_end)) => Some(start + (old_end - old_start)),
+                (Some(start), None, Some(old_start), Some(old_end)) => {
+                    Some(start + (old_end - old_start))
+                }
                 (Some(_), None, _, _) => {
                     return Err(invalid(
                         tool,
@@ -914,7 +983,10 @@ fn keep_own_entry(mut new: Vec<EventAttendee>, event: &Event) -> Vec<EventAttend
             continue;
         };
         let listed = new.iter_mut().find(|entry| {
-            entry.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email))
+            entry
+                .email
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(email))
         });
         match listed {
             // A guest who stays keeps their response.
@@ -967,7 +1039,8 @@ impl Tool for DeleteEvent {
     const NAME: &'static str = "calendar_delete_event";
     const TITLE: &'static str = "Delete a calendar event";
     const DESCRIPTION: &'static str = "Delete a Google Calendar event. For a recurring event set scope: this_instance cancels only the occurrence whose id you pass, whole_series deletes every occurrence.";
-    const ANNOTATIONS: ToolAnnotations = WRITE_DESTRUCTIVE_IDEMPOTENT;
+    const ANNOTATIONS: ToolAnnotations = ToolAnnotations::DESTRUCTIVE_IDEMPOTENT;
+    const ACCESS: RequiredAccess = RequiredAccess::Calendar(CalendarAccess::Write);
 
     async fn run(
         &self,
@@ -975,11 +1048,16 @@ impl Tool for DeleteEvent {
         args: Self::Args,
     ) -> Result<Self::Output, ToolError> {
         let calendar_id = calendar_id(Self::NAME, args.calendar_id)?;
-        let event_id = EventId::new(args.event_id).map_err(|error| invalid(Self::NAME, "event_id", error))?;
+        let event_id =
+            EventId::new(args.event_id).map_err(|error| invalid(Self::NAME, "event_id", error))?;
         let send_updates = SendUpdates::from(args.send_updates.unwrap_or_default());
 
-        let target = resolve_target(Self::NAME, context, &calendar_id, event_id, args.scope).await?;
-        let scope = match (&target.event.recurring_event_id, target.event.recurrence.is_empty()) {
+        let target =
+            resolve_target(Self::NAME, context, &calendar_id, event_id, args.scope).await?;
+        let scope = match (
+            &target.event.recurring_event_id,
+            target.event.recurrence.is_empty(),
+        ) {
             (Some(_), _) => "this_instance",
             (None, false) => "whole_series",
             (None, true) => "single",
@@ -990,7 +1068,12 @@ impl Tool for DeleteEvent {
         context
             .with_google(|credentials| async move {
                 calendar
-                    .delete_event(&credentials.access_token, calendar_ref, target_ref, send_updates)
+                    .delete_event(
+                        &credentials.access_token,
+                        calendar_ref,
+                        target_ref,
+                        send_updates,
+                    )
                     .await
             })
             .await
@@ -1065,7 +1148,8 @@ impl Tool for RespondToEvent {
     const NAME: &'static str = "calendar_respond_to_event";
     const TITLE: &'static str = "Respond to an invitation";
     const DESCRIPTION: &'static str = "Answer an event invitation as the user: accepted, declined or tentative, with an optional comment. Changes only the user's own attendee entry. For a recurring event set scope: this_instance or whole_series.";
-    const ANNOTATIONS: ToolAnnotations = WRITE_IDEMPOTENT;
+    const ANNOTATIONS: ToolAnnotations = RESPONSE;
+    const ACCESS: RequiredAccess = RequiredAccess::Calendar(CalendarAccess::Write);
 
     async fn run(
         &self,
@@ -1073,10 +1157,12 @@ impl Tool for RespondToEvent {
         args: Self::Args,
     ) -> Result<Self::Output, ToolError> {
         let calendar_id = calendar_id(Self::NAME, args.calendar_id)?;
-        let event_id = EventId::new(args.event_id).map_err(|error| invalid(Self::NAME, "event_id", error))?;
+        let event_id =
+            EventId::new(args.event_id).map_err(|error| invalid(Self::NAME, "event_id", error))?;
         let send_updates = SendUpdates::from(args.send_updates.unwrap_or_default());
 
-        let target = resolve_target(Self::NAME, context, &calendar_id, event_id, args.scope).await?;
+        let target =
+            resolve_target(Self::NAME, context, &calendar_id, event_id, args.scope).await?;
         let mut attendees = target.event.attendees.clone();
         let own = own_entry(&mut attendees, &calendar_id).ok_or_else(|| {
             ToolError::Rejected(format!(
@@ -1096,7 +1182,13 @@ impl Tool for RespondToEvent {
         };
         let updated = patch_event(context, &calendar_id, &target.id, &patch, send_updates).await?;
         let notes = target.note.into_iter().collect();
-        Ok(EventChangeResult::of("responded", &calendar_id, updated, send_updates, notes))
+        Ok(EventChangeResult::of(
+            "responded",
+            &calendar_id,
+            updated,
+            send_updates,
+            notes,
+        ))
     }
 }
 
@@ -1106,7 +1198,9 @@ fn own_entry<'a>(
     attendees: &'a mut [EventAttendee],
     calendar_id: &CalendarId,
 ) -> Option<&'a mut EventAttendee> {
-    let by_flag = attendees.iter().position(|attendee| attendee.is_self == Some(true));
+    let by_flag = attendees
+        .iter()
+        .position(|attendee| attendee.is_self == Some(true));
     let by_address = || {
         attendees.iter().position(|attendee| {
             attendee
@@ -1127,7 +1221,10 @@ mod tests {
     fn event_ids_are_base32hex() {
         let id = new_event_id();
         assert_eq!(id.len(), 26);
-        assert!(id.chars().all(|c| matches!(c, '0'..='9' | 'a'..='v')), "{id}");
+        assert!(
+            id.chars().all(|c| matches!(c, '0'..='9' | 'a'..='v')),
+            "{id}"
+        );
         assert_ne!(id, new_event_id());
     }
 
@@ -1138,14 +1235,22 @@ mod tests {
             is_self,
             ..EventAttendee::default()
         };
-        let mut flagged = vec![attendee("a@example.com", None), attendee("me@example.com", Some(true))];
+        let mut flagged = vec![
+            attendee("a@example.com", None),
+            attendee("me@example.com", Some(true)),
+        ];
         let primary = CalendarId::primary();
         assert_eq!(
-            own_entry(&mut flagged, &primary).and_then(|entry| entry.email.clone()).as_deref(),
+            own_entry(&mut flagged, &primary)
+                .and_then(|entry| entry.email.clone())
+                .as_deref(),
             Some("me@example.com")
         );
 
-        let mut unflagged = vec![attendee("a@example.com", None), attendee("Me@Example.com", None)];
+        let mut unflagged = vec![
+            attendee("a@example.com", None),
+            attendee("Me@Example.com", None),
+        ];
         let by_address = CalendarId::new("me@example.com").unwrap();
         assert!(own_entry(&mut unflagged, &by_address).is_some());
         assert!(own_entry(&mut unflagged, &primary).is_none());
@@ -1185,7 +1290,10 @@ mod tests {
         ];
         let kept = keep_own_entry(new, &event);
         let emails: Vec<_> = kept.iter().filter_map(|a| a.email.as_deref()).collect();
-        assert_eq!(emails, ["ana@example.com", "new@example.com", "me@example.com"]);
+        assert_eq!(
+            emails,
+            ["ana@example.com", "new@example.com", "me@example.com"]
+        );
         assert_eq!(kept[0].response_status.as_deref(), Some("declined"));
     }
 
