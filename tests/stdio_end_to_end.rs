@@ -40,7 +40,7 @@ async fn corpus_served_through_mcp() {
     .await;
 
     let tools = client.list_all_tools().await.expect("tools/list failed");
-    assert_eq!(tools.len(), 9);
+    assert_eq!(tools.len(), 11);
     let mut outlines = std::collections::HashMap::new();
     for tool in &tools {
         let outline = tool

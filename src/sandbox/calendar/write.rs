@@ -186,6 +186,10 @@ impl CalendarStore {
             if series.status == "cancelled" {
                 return Err(GoogleErrorBody::gone("Resource has been deleted"));
             }
+            // Deleting a series deletes its changed occurrences too.
+            for changed in series.overrides.values_mut() {
+                changed.status = "cancelled";
+            }
             series.status = "cancelled";
             series.updated = Some(stamp);
             return Ok(());

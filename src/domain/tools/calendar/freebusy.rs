@@ -189,7 +189,7 @@ fn read_response(ids: &[String], response: &FreeBusyResponse) -> Vec<CalendarBus
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct CalendarError {
     calendar: String,
-    /// Google's reason, such as notFound (unknown or not shared with the user).
+    /// e.g. notFound.
     reason: String,
 }
 
@@ -212,14 +212,13 @@ pub(crate) struct QueryFreeBusy;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct QueryFreeBusyArgs {
-    /// Calendar ids or people's addresses to check besides the user's own calendar (max 49).
-    #[serde(default)]
-    calendars: Vec<String>,
-    /// Window start: RFC 3339, local 2026-03-06T09:00 or date (local forms in time_zone, else UTC). Default now.
+    /// Other calendar ids or people's addresses.
+    calendars: Option<Vec<String>>,
+    /// Window start (RFC 3339, local time or date); default now.
     time_min: Option<String>,
-    /// Window end, same forms; default time_min + 7 days; at most 62 days after time_min.
+    /// Window end; default +7 days, max 62.
     time_max: Option<String>,
-    /// IANA zone for local inputs and the result's times; default UTC.
+    /// IANA zone of local inputs and results; default UTC.
     time_zone: Option<String>,
 }
 
@@ -240,11 +239,11 @@ pub(crate) struct FreeBusyResult {
 pub(crate) struct CalendarBusyResult {
     id: String,
     busy: Vec<PeriodResult>,
-    /// Why this calendar's busy times are unknown, such as notFound; empty when it was read.
+    /// Why it could not be read, e.g. notFound.
     errors: Vec<String>,
 }
 
-/// A period, RFC 3339 with offset, end exclusive.
+/// A period, end exclusive.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct PeriodResult {
     start: String,
@@ -258,7 +257,7 @@ impl Tool for QueryFreeBusy {
 
     const NAME: &'static str = "calendar_query_freebusy";
     const TITLE: &'static str = "Query free/busy times";
-    const DESCRIPTION: &'static str = "Busy periods of the user's calendar and of other calendars or people (by address) in a window, without event details. A calendar Google cannot read is listed with its error, such as notFound.";
+    const DESCRIPTION: &'static str = "Busy periods of the user's calendar and of other calendars or people's addresses in a window. Unreadable calendars are listed with their error.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::READ_ONLY;
     const ACCESS: RequiredAccess = RequiredAccess::Calendar(CalendarAccess::Read);
 
@@ -279,7 +278,7 @@ impl Tool for QueryFreeBusy {
             args.time_max.as_deref(),
             zone,
         )?;
-        let ids = calendar_items(Self::NAME, &args.calendars)?;
+        let ids = calendar_items(Self::NAME, args.calendars.as_deref().unwrap_or_default())?;
 
         let response = query(context, &window, zone, &ids).await?;
 
@@ -342,29 +341,24 @@ pub(crate) struct FindFreeSlots;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FindFreeSlotsArgs {
-    /// Addresses or calendar ids of the other people; the user's own calendar is always included.
-    #[serde(default)]
-    attendees: Vec<String>,
-    /// Minimum slot length in minutes (5-1440).
+    /// Other people's addresses or calendar ids.
+    attendees: Option<Vec<String>>,
+    /// Minimum slot length, minutes.
     #[schemars(range(min = 5, max = 1440))]
     duration_minutes: u32,
-    /// Window start: RFC 3339, local 2026-03-06T09:00 or date (local forms in time_zone). Default now.
+    /// Window start (RFC 3339, local time or date); default now.
     time_min: Option<String>,
-    /// Window end, same forms; default time_min + 7 days; at most 62 days after time_min.
+    /// Window end; default +7 days, max 62.
     time_max: Option<String>,
-    /// IANA zone of the working hours and the result; default the user's primary calendar's zone.
+    /// IANA zone; default the primary calendar's.
     time_zone: Option<String>,
-    /// Start of the working day, HH:MM local; default 09:00.
-    working_hours_start: Option<String>,
-    /// End of the working day, HH:MM local (24:00 allowed); default 17:00.
-    working_hours_end: Option<String>,
-    /// Working days, e.g. ["mon","tue","wed","thu","fri"] (the default).
+    /// Local HH:MM-HH:MM; default 09:00-17:00.
+    working_hours: Option<String>,
+    /// Default mon-fri.
     working_days: Option<Vec<String>>,
-    /// Free minutes kept before and after every busy period (0-240, default 0).
-    #[schemars(range(min = 0, max = 240))]
+    /// Minutes kept free around busy times; default 0.
     buffer_minutes: Option<u32>,
-    /// The most slots returned (1-200, default 20).
-    #[schemars(range(min = 1, max = 200))]
+    /// Default 20.
     max_slots: Option<u32>,
 }
 
@@ -379,21 +373,25 @@ impl Validate for FindFreeSlotsArgs {
 /// Free time common to every checked calendar.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct FreeSlotsResult {
-    /// The IANA zone of the working hours and of the times below.
+    /// IANA zone of the hours and times.
     time_zone: String,
     time_min: String,
     time_max: String,
-    /// e.g. 09:00-17:00 mon,tue,wed,thu,fri
+    /// e.g. 09:00-17:00 mon,fri
     working_hours: String,
+    #[serde(skip)]
+    #[schemars(skip)]
     duration_minutes: u32,
+    #[serde(skip)]
+    #[schemars(skip)]
     buffer_minutes: u32,
-    /// Free intervals of at least duration_minutes, RFC 3339 with offset, earliest first.
+    /// Free intervals, earliest first.
     slots: Vec<SlotResult>,
-    /// Whether more slots exist than max_slots allowed.
+    /// More slots exist than max_slots.
     more_slots: bool,
-    /// The calendars whose busy times were subtracted.
+
     calendars_checked: Vec<String>,
-    /// Calendars whose busy times are unknown; the slots may clash with them.
+    /// Calendars not checked; slots may clash with them.
     errors: Vec<CalendarError>,
 }
 
@@ -411,8 +409,8 @@ impl Tool for FindFreeSlots {
     type Output = FreeSlotsResult;
 
     const NAME: &'static str = "calendar_find_free_slots";
-    const TITLE: &'static str = "Find free meeting slots";
-    const DESCRIPTION: &'static str = "Find times when the user and the given people are all free, inside working hours (default 09:00-17:00 Mon-Fri in the user's calendar zone or time_zone, kept in local time across daylight-saving changes), at least duration_minutes long, with an optional buffer around busy periods. Calendars Google cannot read are listed as errors, not treated as free.";
+    const TITLE: &'static str = "Find free slots";
+    const DESCRIPTION: &'static str = "Free slots common to the user and the given people, inside local working hours (default 09:00-17:00 Mon-Fri). Unreadable calendars are reported, not taken as free.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::READ_ONLY;
     const ACCESS: RequiredAccess = RequiredAccess::Calendar(CalendarAccess::Read);
 
@@ -434,7 +432,7 @@ impl Tool for FindFreeSlots {
             args.time_max.as_deref(),
             Some(zone),
         )?;
-        let ids = calendar_items(Self::NAME, &args.attendees)?;
+        let ids = calendar_items(Self::NAME, args.attendees.as_deref().unwrap_or_default())?;
         let duration = Duration::minutes(i64::from(args.duration_minutes));
         let buffer_minutes = args.buffer_minutes.unwrap_or(0);
         let max_slots = args.max_slots.unwrap_or(DEFAULT_MAX_SLOTS) as usize;
@@ -484,23 +482,29 @@ impl Tool for FindFreeSlots {
 
 fn working_hours(tool: &'static str, args: &FindFreeSlotsArgs) -> Result<WorkingHours, ToolError> {
     let default = WorkingHours::default();
-    let start = match args.working_hours_start.as_deref() {
-        Some(value) => parse_clock(value, false)
-            .map_err(|error| invalid(tool, "working_hours_start", error))?
-            .unwrap_or(default.start),
-        None => default.start,
-    };
-    let end = match args.working_hours_end.as_deref() {
+    let (start, end) = match args.working_hours.as_deref() {
         Some(value) => {
-            parse_clock(value, true).map_err(|error| invalid(tool, "working_hours_end", error))?
+            let (start, end) = value.split_once('-').ok_or_else(|| {
+                invalid(
+                    tool,
+                    "working_hours",
+                    format!("{value:?} is not a range; use HH:MM-HH:MM, such as 09:00-17:00"),
+                )
+            })?;
+            let start = parse_clock(start, false)
+                .map_err(|error| invalid(tool, "working_hours", error))?
+                .unwrap_or(default.start);
+            let end =
+                parse_clock(end, true).map_err(|error| invalid(tool, "working_hours", error))?;
+            (start, end)
         }
-        None => default.end,
+        None => (default.start, default.end),
     };
     if end.is_some_and(|end| end <= start) {
         return Err(invalid(
             tool,
-            "working_hours_end",
-            "is not after working_hours_start; working hours that pass midnight are not supported",
+            "working_hours",
+            "the end is not after the start; working hours that pass midnight are not supported",
         ));
     }
     let days = match &args.working_days {

@@ -555,7 +555,9 @@ pub(crate) struct CreateEventArgs {
     calendar_id: Option<String>,
     /// Title.
     summary: String,
+    /// Plain-text description.
     description: Option<String>,
+    /// Location as free text.
     location: Option<String>,
     /// Timed event start: RFC 3339 with offset (2026-03-06T09:00:00-05:00), or local 2026-03-06T09:00 with time_zone.
     start: Option<String>,
@@ -744,7 +746,9 @@ pub(crate) struct UpdateEventArgs {
     scope: Option<Scope>,
     /// New title. Fields left out keep their values.
     summary: Option<String>,
+    /// New plain-text description.
     description: Option<String>,
+    /// New location.
     location: Option<String>,
     /// New start: RFC 3339 with offset, or local time with time_zone. Without end, the event keeps its length.
     start: Option<String>,
