@@ -206,8 +206,8 @@ async fn all_day_insert_sends_dates() {
     assert_eq!(stored.end.date.as_deref(), Some("2026-12-25"));
 }
 
-/// A 500 may come after Google stored the event; the repeated insert then gets 409 for
-/// the same id, and the client returns the stored event instead of an error.
+/// A 500 may come after Google stored the event. The repeated insert then gets 409 for
+/// the same id, so the client returns the stored event instead of an error.
 #[tokio::test]
 async fn insert_retry_after_duplicate_returns_stored_event() {
     let server = MockServer::start().await;

@@ -349,7 +349,7 @@ async fn respond_changes_own_entry_and_freebusy() {
         statuses.contains(&("sandbox.user@example.com", "declined")),
         "{statuses:?}"
     );
-    // The other guests' answers are untouched.
+    // The other guests' responses are untouched.
     assert!(
         statuses.contains(&("jonas.weber@example.com", "tentative")),
         "{statuses:?}"

@@ -355,7 +355,7 @@ async fn patch_event(
         .map(Json)
 }
 
-/// `events.delete`: 204 with an empty body, as Google answers.
+/// `events.delete`: 204 with an empty body, as Google responds.
 async fn delete_event(
     State(state): Shared,
     ids: Result<Path<(String, String)>, PathRejection>,

@@ -65,7 +65,7 @@ impl CalendarClient {
     }
 }
 
-/// How a write request may be repeated after a failed attempt.
+/// The retry rule of a write request after a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Repeat {
     /// Repeating it has the effect of sending it once (patch, delete, freebusy.query), or
@@ -251,8 +251,8 @@ impl CalendarApi for CalendarClient {
         } else {
             Repeat::OnlyIfRejected
         };
-        // 409: Google already holds an event with this id, stored by an earlier attempt
-        // whose answer was lost.
+        // 409: Google already stores an event with this id, created by an earlier attempt
+        // whose response was lost.
         let duplicate = |error: &GoogleApiError| {
             matches!(error, GoogleApiError::InvalidRequest { status: 409, .. })
         };

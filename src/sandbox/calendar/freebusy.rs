@@ -18,8 +18,8 @@ impl CalendarStore {
     ///
     /// An event is busy unless it is cancelled, marked free (`transparent`), or declined by
     /// the user. Recurring events are expanded. An id that is not the user's calendar gets
-    /// an entry with the error reason `notFound`, as Google answers for a calendar it
-    /// cannot read, rather than an HTTP error.
+    /// an entry with the error reason `notFound` rather than an HTTP error, as Google
+    /// reports a calendar it cannot read.
     pub(crate) fn freebusy(
         &self,
         request: &FreeBusyRequest,
@@ -79,7 +79,7 @@ impl CalendarStore {
         })
     }
 
-    /// The merged busy intervals of the calendar, clipped to `[from, until)`.
+    /// Computes the merged busy intervals of the calendar, clipped to `[from, until)`.
     fn busy_periods(
         &self,
         from: DateTime<Utc>,

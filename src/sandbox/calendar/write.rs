@@ -34,7 +34,7 @@ pub(crate) struct EventBody {
 }
 
 impl EventBody {
-    /// Parses a request body, answering a malformed one as Google does.
+    /// Parses a request body, rejecting a malformed one with Google's 400.
     pub(crate) fn parse(body: serde_json::Value) -> Result<Self, GoogleErrorBody> {
         serde_json::from_value(body).map_err(|error| {
             GoogleErrorBody::bad_request(format!("Invalid JSON payload received. {error}"))
@@ -417,8 +417,8 @@ fn read_times(
     Ok((timing, event.series.recurrence))
 }
 
-/// Whether an all-day DTEND line names a day on or before `start`, which the iCalendar
-/// reader would otherwise stretch to one day.
+/// Checks whether an all-day DTEND line names a day on or before `start`. The iCalendar
+/// reader would stretch such an event to one day, but Google rejects it.
 fn end_date_before(end_line: &str, start: chrono::NaiveDate) -> bool {
     end_line
         .trim_end()
@@ -428,7 +428,7 @@ fn end_date_before(end_line: &str, start: chrono::NaiveDate) -> bool {
         .is_some_and(|end| end <= start)
 }
 
-/// One `DTSTART`/`DTEND` line for an `EventDateTime`.
+/// Writes the `DTSTART` or `DTEND` line of an `EventDateTime`.
 fn ics_time(name: &str, value: &EventDateTime) -> Result<String, GoogleErrorBody> {
     if let Some(date) = value.date.as_deref() {
         let date = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")

@@ -14,7 +14,7 @@ use crate::domain::models::calendar::{FreeBusyRequest, FreeBusyRequestItem, Free
 use crate::domain::tools::definition::{Validate, check_range};
 use crate::domain::tools::{Render, Tool, ToolAnnotations, ToolContext, ToolError};
 
-/// Google answers for at most 50 calendars per `freebusy.query` (`calendarExpansionMax`).
+/// The maximum number of calendars in one `freebusy.query`, Google's `calendarExpansionMax` limit.
 const MAX_CALENDARS: usize = 50;
 /// The default window, in days.
 const DEFAULT_WINDOW_DAYS: i64 = 7;
@@ -22,7 +22,7 @@ const DEFAULT_WINDOW_DAYS: i64 = 7;
 // NOTE: Google does not document its own limit for freebusy.query windows; this bound
 // keeps a request and the slot search small and is an estimate, not Google's number.
 const MAX_WINDOW_DAYS: i64 = 62;
-/// Free slots returned when the model asks for no number.
+/// The number of free slots returned when the request gives none.
 const DEFAULT_MAX_SLOTS: u32 = 20;
 const MAX_MAX_SLOTS: u32 = 200;
 
@@ -78,7 +78,7 @@ fn in_zone(instant: &DateTime<Utc>, zone: Tz) -> String {
         .to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// The calendars to query: `primary` first, then the given ids without repeats.
+/// Lists the calendars to query: `primary` first, then the given ids without repeats.
 fn calendar_items(tool: &'static str, calendars: &[String]) -> Result<Vec<String>, ToolError> {
     let mut ids = vec!["primary".to_owned()];
     for id in calendars {
@@ -133,7 +133,7 @@ async fn query(
         .await
 }
 
-/// The busy intervals and errors of one calendar, read from Google's answer.
+/// The busy intervals and errors of one calendar, read from Google's response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct CalendarBusy {
     id: String,
@@ -142,7 +142,7 @@ struct CalendarBusy {
     errors: Vec<String>,
 }
 
-/// Reads each requested calendar's entry. A calendar missing from the answer, or a busy
+/// Reads each requested calendar's entry. A calendar missing from the response, or a busy
 /// period that does not parse, is reported as an error of that calendar.
 fn read_response(ids: &[String], response: &FreeBusyResponse) -> Vec<CalendarBusy> {
     ids.iter()
@@ -239,7 +239,7 @@ pub(crate) struct FreeBusyResult {
 pub(crate) struct CalendarBusyResult {
     id: String,
     busy: Vec<PeriodResult>,
-    /// Why it could not be read, e.g. notFound.
+    /// Reasons it could not be read, e.g. notFound.
     errors: Vec<String>,
 }
 
@@ -537,7 +537,7 @@ fn describe_hours(hours: &WorkingHours) -> String {
     format!("{}-{end} {}", hours.start.format("%H:%M"), days.join(","))
 }
 
-/// The zone of the user's primary calendar, or UTC when Google names none.
+/// Looks up the zone of the user's primary calendar, falling back to UTC when Google names none.
 async fn primary_zone(context: &ToolContext) -> Result<Tz, ToolError> {
     let calendar = &context.calendar;
     let list = context

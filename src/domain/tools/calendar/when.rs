@@ -104,8 +104,8 @@ pub(super) fn parse_date(value: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("{value:?} is not a date; use yyyy-mm-dd, such as 2026-12-24"))
 }
 
-/// The Calendar API `start` or `end` of a timed event. `timeZone` is sent when a zone was
-/// given, because Google needs it to expand a recurring event in local time.
+/// Builds the Calendar API `start` or `end` of a timed event. `timeZone` is sent when a
+/// zone was given, because Google needs it to expand a recurring event in local time.
 pub(super) fn timed_boundary(instant: &DateTime<FixedOffset>, zone: Option<Tz>) -> EventDateTime {
     EventDateTime {
         date_time: Some(rfc3339(instant)),
@@ -114,7 +114,7 @@ pub(super) fn timed_boundary(instant: &DateTime<FixedOffset>, zone: Option<Tz>) 
     }
 }
 
-/// The Calendar API `start` or `end` of an all-day event.
+/// Builds the Calendar API `start` or `end` of an all-day event.
 pub(super) fn date_boundary(date: NaiveDate) -> EventDateTime {
     EventDateTime {
         date: Some(date.format("%Y-%m-%d").to_string()),

@@ -19,16 +19,16 @@ use crate::domain::models::{CalendarId, EventId};
 use crate::domain::tools::definition::{Validate, check_length};
 use crate::domain::tools::{Render, Tool, ToolAnnotations, ToolContext, ToolError};
 
-/// The most attendees accepted in one call. Google's own limit for an event is higher;
-/// this keeps one mistaken call from inviting a mailing list's worth of people.
+/// The maximum number of attendees in one call. Google's own limit for an event is higher,
+/// so this bound keeps one mistaken call from inviting a mailing list's worth of people.
 const MAX_ATTENDEES: usize = 100;
-/// The most recurrence lines accepted.
+/// The maximum number of recurrence lines.
 const MAX_RECURRENCE_LINES: usize = 20;
-/// The longest title accepted, in characters.
+/// The maximum title length, in characters.
 const MAX_SUMMARY_CHARS: usize = 1_024;
-/// The longest description or location accepted, in characters.
+/// The maximum description or location length, in characters.
 const MAX_TEXT_CHARS: usize = 8_000;
-/// The longest response comment accepted, in characters.
+/// The maximum response comment length, in characters.
 const MAX_COMMENT_CHARS: usize = 1_000;
 
 /// `sendUpdates` as the tools take it.
@@ -51,7 +51,7 @@ impl From<SendUpdatesArg> for SendUpdates {
     }
 }
 
-/// Which part of a recurring event a change applies to.
+/// The part of a recurring event that a change applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Scope {
@@ -76,7 +76,7 @@ impl ShowAs {
     }
 }
 
-/// An attendee's answer.
+/// An attendee's reply to an invitation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Response {
@@ -289,7 +289,7 @@ fn new_event_id() -> String {
         .collect()
 }
 
-/// What a write tool returns about the event it changed.
+/// The event a write tool changed, as Google stored it.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct EventChangeResult {
     /// created, updated or responded.
@@ -311,10 +311,10 @@ pub(crate) struct EventChangeResult {
     recurrence: Vec<String>,
     /// The series id when the event is one occurrence of a recurring event.
     recurring_event_id: Option<String>,
-    /// Who Google emailed about the change: all, externalOnly or none.
+    /// The guests Google emailed about the change: all, externalOnly or none.
     send_updates: &'static str,
     html_link: Option<String>,
-    /// How the arguments were read, such as which instant an ambiguous local time became.
+    /// Notes on how the arguments were read, such as the instant an ambiguous local time became.
     notes: Vec<String>,
 }
 
@@ -469,12 +469,12 @@ async fn patch_event(
 struct Target {
     id: EventId,
     event: Event,
-    /// What the scope resolved to, for the result's notes.
+    /// The resolved scope, for the result's notes.
     note: Option<String>,
 }
 
 /// Finds the event to change: the event itself, the occurrence, or the series it belongs
-/// to, as `scope` says.
+/// to, as `scope` requests.
 ///
 /// # Errors
 ///
@@ -577,7 +577,7 @@ pub(crate) struct CreateEventArgs {
     recurrence: Vec<String>,
     /// busy (default) or free.
     show_as: Option<ShowAs>,
-    /// Who Google emails about it: all, external_only or none (default, as Google's).
+    /// Guests Google emails about it: all, external_only or none (default, as Google's).
     send_updates: Option<SendUpdatesArg>,
 }
 
@@ -722,8 +722,8 @@ impl Tool for CreateEvent {
     }
 }
 
-/// Answering an invitation changes only the user's own response, to the same end state
-/// however often it is called.
+/// A reply to an invitation changes only the user's own response, to the same end state
+/// however often it is sent.
 const RESPONSE: ToolAnnotations = ToolAnnotations {
     read_only: false,
     destructive: false,
@@ -766,7 +766,7 @@ pub(crate) struct UpdateEventArgs {
     recurrence: Option<Vec<String>>,
     /// busy or free.
     show_as: Option<ShowAs>,
-    /// Who Google emails about it: all, external_only or none (default, as Google's).
+    /// Guests Google emails about it: all, external_only or none (default, as Google's).
     send_updates: Option<SendUpdatesArg>,
 }
 
@@ -866,7 +866,7 @@ impl Tool for UpdateEvent {
 }
 
 /// Turns the parsed time fields into the patch's `start` and `end`. A start without an
-/// end keeps the event's length; a recurring event's times get its zone when none was
+/// end keeps the event's length. A recurring event's times keep its zone when none was
 /// given, because Google needs one to expand the series.
 fn patch_times(
     tool: &'static str,
@@ -1015,13 +1015,13 @@ pub(crate) struct DeleteEventArgs {
     calendar_id: Option<String>,
     /// Required for recurring events: this_instance (cancel only the occurrence event_id names) or whole_series (delete every occurrence).
     scope: Option<Scope>,
-    /// Who Google emails about it: all, external_only or none (default, as Google's).
+    /// Guests Google emails about it: all, external_only or none (default, as Google's).
     send_updates: Option<SendUpdatesArg>,
 }
 
 impl Validate for DeleteEventArgs {}
 
-/// What `calendar_delete_event` removed.
+/// The event, occurrence or series that `calendar_delete_event` removed.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct EventDeleteResult {
     calendar_id: String,
@@ -1030,7 +1030,7 @@ pub(crate) struct EventDeleteResult {
     summary: Option<String>,
     /// single, this_instance or whole_series.
     scope: &'static str,
-    /// Who Google emailed about it: all, externalOnly or none.
+    /// The guests Google emailed about it: all, externalOnly or none.
     send_updates: &'static str,
     notes: Vec<String>,
 }
@@ -1134,7 +1134,7 @@ pub(crate) struct RespondToEventArgs {
     comment: Option<String>,
     /// Required for recurring events: this_instance or whole_series.
     scope: Option<Scope>,
-    /// Who Google emails about it: all, external_only or none (default, as Google's).
+    /// Guests Google emails about it: all, external_only or none (default, as Google's).
     send_updates: Option<SendUpdatesArg>,
 }
 
@@ -1170,7 +1170,7 @@ impl Tool for RespondToEvent {
         let mut attendees = target.event.attendees.clone();
         let own = own_entry(&mut attendees, &calendar_id).ok_or_else(|| {
             ToolError::Rejected(format!(
-                "{}: the user is not an attendee of event {}, so there is no invitation to answer",
+                "{}: the user is not an attendee of event {}, so there is no invitation to reply to",
                 Self::NAME,
                 target.id
             ))
