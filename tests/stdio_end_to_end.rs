@@ -144,7 +144,7 @@ async fn missing_configuration_reported_per_call() {
     let workdir = tempfile::tempdir().unwrap();
     let client = start_hub(&[], workdir.path()).await;
 
-    assert_eq!(client.list_all_tools().await.unwrap().len(), 9);
+    assert_eq!(client.list_all_tools().await.unwrap().len(), 11);
     let result = call(
         &client,
         "gmail_search_messages",
