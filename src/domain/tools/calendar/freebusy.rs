@@ -151,6 +151,7 @@ fn read_response(ids: &[String], response: &FreeBusyResponse) -> Vec<CalendarBus
                 .calendars
                 .iter()
                 .find(|(key, _)| key.eq_ignore_ascii_case(id))
+                .or_else(|| primary_under_address(id, ids, response))
                 .map(|(_, entry)| entry);
             let Some(entry) = entry else {
                 return CalendarBusy {
@@ -183,6 +184,31 @@ fn read_response(ids: &[String], response: &FreeBusyResponse) -> Vec<CalendarBus
             }
         })
         .collect()
+}
+
+/// Finds the entry of `primary` when the response names it by the user's address instead:
+/// the one key that no requested id matches.
+// NOTE: Google's documentation does not say whether it echoes `primary` or the address;
+// this fallback covers the second case.
+fn primary_under_address<'a>(
+    id: &str,
+    ids: &[String],
+    response: &'a FreeBusyResponse,
+) -> Option<(
+    &'a String,
+    &'a crate::domain::models::calendar::FreeBusyCalendar,
+)> {
+    if id != "primary" {
+        return None;
+    }
+    let mut unmatched = response
+        .calendars
+        .iter()
+        .filter(|(key, _)| !ids.iter().any(|id| id.eq_ignore_ascii_case(key)));
+    match (unmatched.next(), unmatched.next()) {
+        (Some(only), None) => Some(only),
+        _ => None,
+    }
 }
 
 /// One calendar's problem, reported beside the result.
@@ -689,5 +715,24 @@ mod tests {
         assert!(error.to_string().contains("62 days"), "{error}");
         let error = parse_window("t", Some("2026-03-02"), Some("2026-03-01"), None).unwrap_err();
         assert!(error.to_string().contains("not after"), "{error}");
+    }
+
+    #[test]
+    fn primary_found_under_address() {
+        let mut calendars = BTreeMap::new();
+        calendars.insert(
+            "me@example.com".to_owned(),
+            FreeBusyCalendar {
+                busy: vec![period("2026-03-02T10:00:00Z", "2026-03-02T11:00:00Z")],
+                errors: Vec::new(),
+            },
+        );
+        let response = FreeBusyResponse {
+            calendars,
+            ..FreeBusyResponse::default()
+        };
+        let read = read_response(&["primary".to_owned()], &response);
+        assert_eq!(read[0].busy.len(), 1);
+        assert!(read[0].errors.is_empty());
     }
 }

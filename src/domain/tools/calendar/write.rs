@@ -866,8 +866,8 @@ impl Tool for UpdateEvent {
 }
 
 /// Turns the parsed time fields into the patch's `start` and `end`. A start without an
-/// end keeps the event's length. A recurring event's times keep its zone when none was
-/// given, because Google needs one to expand the series.
+/// end keeps the event's length. Without `time_zone` the times keep the event's zone,
+/// which Google needs to expand a recurring series.
 fn patch_times(
     tool: &'static str,
     times: Times,
@@ -908,27 +908,26 @@ fn patch_times(
         }
         Times::Timed { start, end, zone } => {
             let recurring = !event.recurrence.is_empty();
-            let zone = match zone {
-                Some(zone) => Some(zone),
-                None if recurring => {
-                    let existing = event
-                        .start
-                        .time_zone
-                        .as_deref()
-                        .and_then(|name| parse_zone(name).ok());
-                    if existing.is_none() {
-                        return Err(invalid(
-                            tool,
-                            "time_zone",
-                            "missing; a recurring series needs an IANA zone for its times",
-                        ));
-                    }
-                    if let Some(zone) = existing {
-                        notes.push(format!("the series keeps its zone {zone}"));
-                    }
-                    existing
+            // Without a new zone the event keeps its own, which a recurring series must have.
+            let existing = event
+                .start
+                .time_zone
+                .as_deref()
+                .and_then(|name| parse_zone(name).ok());
+            let zone = match (zone, existing) {
+                (Some(zone), _) => Some(zone),
+                (None, Some(existing)) => {
+                    notes.push(format!("the event keeps its zone {existing}"));
+                    Some(existing)
                 }
-                None => None,
+                (None, None) if recurring => {
+                    return Err(invalid(
+                        tool,
+                        "time_zone",
+                        "missing; a recurring series needs an IANA zone for its times",
+                    ));
+                }
+                (None, None) => None,
             };
             for resolved in start.iter().chain(end.iter()) {
                 notes.extend(resolved.note.clone());
