@@ -60,9 +60,8 @@ impl GoogleErrorBody {
     pub(crate) fn method_not_allowed() -> Self {
         Self {
             code: 405,
-            message:
-                "Method not allowed: the sandbox serves only the read calls of Gmail and Calendar."
-                    .to_owned(),
+            message: "Method not allowed: the sandbox does not serve this method on this path."
+                .to_owned(),
             status: "INVALID_ARGUMENT",
             reason: "methodNotAllowed",
         }

@@ -14,6 +14,7 @@ use super::when::{
     timed_boundary,
 };
 use crate::domain::access::{CalendarAccess, RequiredAccess};
+use crate::domain::errors::GoogleApiError;
 use crate::domain::models::calendar::{Event, EventAttendee, EventWrite, SendUpdates};
 use crate::domain::models::{CalendarId, EventId};
 use crate::domain::tools::definition::{Validate, check_length};
@@ -710,7 +711,8 @@ impl Tool for CreateEvent {
                 error.explain_not_found(|| {
                     format!("calendar {calendar_id} (find ids with calendar_list_calendars)")
                 })
-            })?;
+            })
+            .map_err(|error| name_possible_event(error, &event))?;
 
         Ok(EventChangeResult::of(
             "created",
@@ -719,6 +721,22 @@ impl Tool for CreateEvent {
             send_updates,
             notes,
         ))
+    }
+}
+
+/// Adds the event id to an outage error of an insert. The request may have reached Google
+/// before the connection failed, and a new call would pick a new id and create a copy.
+fn name_possible_event(error: ToolError, event: &EventWrite) -> ToolError {
+    match (error, event.id.as_deref()) {
+        (ToolError::Google(GoogleApiError::Unavailable { message }), Some(id)) => {
+            ToolError::Google(GoogleApiError::Unavailable {
+                message: format!(
+                    "{message}. The event may have been created with id {id}: look it up with \
+                     calendar_get_event before creating it again"
+                ),
+            })
+        }
+        (error, _) => error,
     }
 }
 
@@ -1298,6 +1316,26 @@ mod tests {
             ["ana@example.com", "new@example.com", "me@example.com"]
         );
         assert_eq!(kept[0].response_status.as_deref(), Some("declined"));
+    }
+
+    #[test]
+    fn outage_error_names_possible_event() {
+        let event = EventWrite {
+            id: Some("abcdef12345".to_owned()),
+            ..EventWrite::default()
+        };
+        let outage = ToolError::Google(GoogleApiError::Unavailable {
+            message: "timed out".to_owned(),
+        });
+        let message = name_possible_event(outage, &event).to_string();
+        assert!(message.contains("abcdef12345"), "{message}");
+        assert!(message.contains("calendar_get_event"), "{message}");
+
+        let not_found = ToolError::Google(GoogleApiError::NotFound {
+            message: "no calendar".to_owned(),
+        });
+        let message = name_possible_event(not_found, &event).to_string();
+        assert!(!message.contains("abcdef12345"), "{message}");
     }
 
     #[test]
