@@ -220,6 +220,19 @@ async fn instance_and_series_updates() {
     .await;
     assert_eq!(renamed["event_id"], series.as_str());
 
+    // Without time_zone, a local time is read in the event's own zone.
+    let fourth = format!("{series}_20260309T130000Z");
+    let moved = call(
+        &dispatcher,
+        "calendar_update_event",
+        json!({"event_id": fourth, "scope": "this_instance", "start": "2026-03-09T10:00"}),
+    )
+    .await;
+    assert_eq!(moved["start"], "2026-03-09T10:00:00-04:00");
+    assert_eq!(moved["time_zone"], "America/New_York");
+    let notes = moved["notes"].to_string();
+    assert!(notes.contains("America/New_York"), "{notes}");
+
     let events = list(&dispatcher, window.0, window.1).await;
     assert_eq!(
         field(&events, "summary"),

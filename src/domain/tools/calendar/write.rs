@@ -123,13 +123,16 @@ enum Times {
 }
 
 impl TimeFields<'_> {
-    /// Parses the fields, checking that timed and all-day fields are not mixed.
-    fn parse(&self, tool: &'static str) -> Result<Times, ToolError> {
+    /// Parses the fields, checking that timed and all-day fields are not mixed. Local
+    /// times are read in `time_zone`, else in `event_zone` (the zone of the event being
+    /// changed), and are rejected when neither is known.
+    fn parse(&self, tool: &'static str, event_zone: Option<Tz>) -> Result<Times, ToolError> {
         let zone = self
             .time_zone
             .map(parse_zone)
             .transpose()
             .map_err(|error| invalid(tool, "time_zone", error))?;
+        let reading_zone = zone.or(event_zone);
         let timed = self.start.is_some() || self.end.is_some();
         let all_day = self.start_date.is_some() || self.end_date.is_some();
 
@@ -163,12 +166,12 @@ impl TimeFields<'_> {
         if timed {
             let start = self
                 .start
-                .map(|value| parse_event_time(value, zone))
+                .map(|value| parse_event_time(value, reading_zone))
                 .transpose()
                 .map_err(|error| invalid(tool, "start", error))?;
             let end = self
                 .end
-                .map(|value| parse_event_time(value, zone))
+                .map(|value| parse_event_time(value, reading_zone))
                 .transpose()
                 .map_err(|error| invalid(tool, "end", error))?;
             return Ok(Times::Timed { start, end, zone });
@@ -627,7 +630,7 @@ impl Tool for CreateEvent {
         };
         let mut notes = Vec::new();
 
-        let (start, end) = match fields.parse(Self::NAME)? {
+        let (start, end) = match fields.parse(Self::NAME, None)? {
             Times::Unchanged => {
                 return Err(invalid(
                     Self::NAME,
@@ -772,7 +775,7 @@ pub(crate) struct UpdateEventArgs {
     start: Option<String>,
     /// New end (exclusive), same forms.
     end: Option<String>,
-    /// IANA zone for local start/end; stored with the event. Skipped local times are rejected; repeated ones take the earlier instant.
+    /// IANA zone for local start/end (default the event's own); stored with the event. Skipped local times are rejected; repeated ones take the earlier instant.
     time_zone: Option<String>,
     /// New first day of an all-day event, yyyy-mm-dd. Without end_date, the event keeps its length.
     start_date: Option<String>,
@@ -835,7 +838,6 @@ impl Tool for UpdateEvent {
             start_date: args.start_date.as_deref(),
             end_date: args.end_date.as_deref(),
         };
-        let times = fields.parse(Self::NAME)?;
         if let Some(lines) = &args.recurrence {
             check_recurrence(Self::NAME, lines)?;
         }
@@ -843,6 +845,13 @@ impl Tool for UpdateEvent {
         let target =
             resolve_target(Self::NAME, context, &calendar_id, event_id, args.scope).await?;
         let mut notes: Vec<String> = target.note.iter().cloned().collect();
+        let event_zone = target
+            .event
+            .start
+            .time_zone
+            .as_deref()
+            .and_then(|name| parse_zone(name).ok());
+        let times = fields.parse(Self::NAME, event_zone)?;
         let attendees = args
             .attendees
             .as_deref()
@@ -1345,7 +1354,7 @@ mod tests {
             start_date: Some("2026-03-06"),
             ..TimeFields::default()
         };
-        let error = fields.parse("t").unwrap_err();
+        let error = fields.parse("t", None).unwrap_err();
         assert!(error.to_string().contains("not both"), "{error}");
 
         let fields = TimeFields {
@@ -1353,7 +1362,7 @@ mod tests {
             time_zone: Some("Mars/Olympus"),
             ..TimeFields::default()
         };
-        let error = fields.parse("t").unwrap_err().to_string();
+        let error = fields.parse("t", None).unwrap_err().to_string();
         assert!(error.contains("time_zone"), "{error}");
         assert!(error.contains("Mars/Olympus"), "{error}");
     }
