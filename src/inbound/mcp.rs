@@ -269,18 +269,32 @@ impl ServerHandler for McpServer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::models::AuthMode;
+    use crate::domain::access::{AccessLevels, CalendarAccess, GmailAccess};
+    use crate::domain::ports::{MockCalendarApi, MockCredentialProvider, MockGmailApi};
+    use crate::domain::service::CredentialCache;
+    use crate::domain::tools::{ToolContext, ToolSettings};
 
     /// The average size of one tool in `tools/list`, in bytes of compact JSON, that the
     /// catalog must stay under: every byte is read into the model's context. The free-slot
     /// finder alone takes about 1,600 bytes for its window, zone and working-hour arguments.
     const BYTES_PER_TOOL: usize = 1_100;
 
+    /// A server listing the whole catalog: every access level at its highest.
     fn server() -> McpServer {
-        McpServer::new(Arc::new(crate::app::unconfigured_dispatcher(
-            AuthMode::OmaBackend,
-            String::new(),
-        )))
+        let settings = ToolSettings {
+            access: AccessLevels {
+                gmail: GmailAccess::Send,
+                calendar: CalendarAccess::Write,
+            },
+            ..ToolSettings::default()
+        };
+        let context = ToolContext::new(
+            Arc::new(CredentialCache::new(Arc::new(MockCredentialProvider::new()))),
+            Arc::new(MockGmailApi::new()),
+            Arc::new(MockCalendarApi::new()),
+            settings,
+        );
+        McpServer::new(Arc::new(ToolDispatcher::new(context)))
     }
 
     #[test]
