@@ -85,7 +85,6 @@ async fn created_event_is_listed() {
         }),
     )
     .await;
-    assert_eq!(created["action"], "created");
     assert_eq!(created["time_zone"], "Asia/Kolkata");
     assert_eq!(created["start"], "2026-03-03T14:00:00+05:30");
     assert_eq!(created["send_updates"], "none");

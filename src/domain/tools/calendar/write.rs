@@ -296,8 +296,12 @@ fn new_event_id() -> String {
 /// The event a write tool changed, as Google stored it.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct EventChangeResult {
-    /// created, updated or responded.
+    /// created, updated or responded, for the text.
+    #[serde(skip)]
+    #[schemars(skip)]
     action: &'static str,
+    #[serde(skip)]
+    #[schemars(skip)]
     calendar_id: String,
     /// The event's id; for one occurrence of a series, `{series id}_{original start}`.
     event_id: String,
@@ -555,33 +559,33 @@ pub(crate) struct CreateEvent;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateEventArgs {
-    /// Calendar id; default `primary`.
+    /// Default `primary`.
     calendar_id: Option<String>,
     /// Title.
     summary: String,
-    /// Plain-text description.
+    /// Plain text.
     description: Option<String>,
-    /// Location as free text.
+    /// Free text.
     location: Option<String>,
-    /// Timed event start: RFC 3339 with offset (2026-03-06T09:00:00-05:00), or local 2026-03-06T09:00 with time_zone.
+    /// RFC 3339 with offset, or local 2026-03-06T09:00 with time_zone.
     start: Option<String>,
-    /// Timed event end (exclusive), same forms as start.
+    /// Exclusive; same forms as start.
     end: Option<String>,
-    /// IANA zone, e.g. America/New_York: reads local start/end and is stored with the event. Required for recurring timed events. A local time skipped by a daylight-saving change is rejected; one that occurs twice takes the earlier instant.
+    /// IANA zone of local times, stored with the event; needed for recurring events. Local times skipped by a DST change are rejected, repeated ones take the earlier.
     time_zone: Option<String>,
-    /// All-day event: first day, yyyy-mm-dd.
+    /// All-day: first day, yyyy-mm-dd.
     start_date: Option<String>,
-    /// All-day event: EXCLUSIVE end day (the day after the last day); default start_date + 1. A one-day event on 2026-12-24 has end_date 2026-12-25.
+    /// All-day: EXCLUSIVE end, the day after the last; default start_date + 1.
     end_date: Option<String>,
-    /// Email addresses to invite.
+    /// Addresses to invite.
     #[serde(default)]
     attendees: Vec<String>,
-    /// RFC 5545 lines, e.g. ["RRULE:FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10"].
+    /// RFC 5545 lines, e.g. RRULE:FREQ=WEEKLY;BYDAY=MO.
     #[serde(default)]
     recurrence: Vec<String>,
-    /// busy (default) or free.
+    /// Default busy.
     show_as: Option<ShowAs>,
-    /// Guests Google emails about it: all, external_only or none (default, as Google's).
+    /// Who gets email; default none.
     send_updates: Option<SendUpdatesArg>,
 }
 
@@ -610,7 +614,7 @@ impl Tool for CreateEvent {
 
     const NAME: &'static str = "calendar_create_event";
     const TITLE: &'static str = "Create a calendar event";
-    const DESCRIPTION: &'static str = "Create a Google Calendar event: timed (start/end as RFC 3339 with offset, or local times with time_zone) or all-day (start_date, exclusive end_date). Optional attendees (invited by email only when send_updates is all or external_only), recurrence rules and busy/free. Returns the new event's id and its times with the zone used.";
+    const DESCRIPTION: &'static str = "Create a calendar event, timed (start/end) or all-day (start_date/end_date). Guests get email only with send_updates all or external_only. Returns the id and the times with the zone used.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::ADDITIVE;
     const ACCESS: RequiredAccess = RequiredAccess::Calendar(CalendarAccess::Write);
 
@@ -759,35 +763,35 @@ pub(crate) struct UpdateEvent;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateEventArgs {
-    /// Event id from calendar_list_events: a single event, a series, or one occurrence (`{series id}_{original start}`).
+    /// Event, series or occurrence id from calendar_list_events.
     event_id: String,
-    /// Calendar id; default `primary`.
+    /// Default `primary`.
     calendar_id: Option<String>,
-    /// Required for recurring events: this_instance (only the occurrence event_id names) or whole_series (every occurrence; start/end are then the first occurrence's).
+    /// Required for recurring events. With whole_series, start/end are the first occurrence's.
     scope: Option<Scope>,
-    /// New title. Fields left out keep their values.
+    /// New title; fields left out stay.
     summary: Option<String>,
-    /// New plain-text description.
+    /// Plain text.
     description: Option<String>,
-    /// New location.
+    /// Free text.
     location: Option<String>,
-    /// New start: RFC 3339 with offset, or local time with time_zone. Without end, the event keeps its length.
+    /// As in calendar_create_event; without end the length stays.
     start: Option<String>,
-    /// New end (exclusive), same forms.
+    /// Exclusive.
     end: Option<String>,
-    /// IANA zone for local start/end (default the event's own); stored with the event. Skipped local times are rejected; repeated ones take the earlier instant.
+    /// Zone of local times; default the event's.
     time_zone: Option<String>,
-    /// New first day of an all-day event, yyyy-mm-dd. Without end_date, the event keeps its length.
+    /// All-day first day; without end_date the length stays.
     start_date: Option<String>,
-    /// New EXCLUSIVE end day of an all-day event (the day after the last day).
+    /// All-day EXCLUSIVE end.
     end_date: Option<String>,
-    /// Replaces the attendee list (the user's own entry is kept). Email addresses.
+    /// Replaces the guests; the user stays.
     attendees: Option<Vec<String>>,
-    /// Replaces the recurrence lines of a series.
+    /// Replaces a series' lines.
     recurrence: Option<Vec<String>>,
-    /// busy or free.
+    /// Busy or free.
     show_as: Option<ShowAs>,
-    /// Guests Google emails about it: all, external_only or none (default, as Google's).
+    /// Who gets email; default none.
     send_updates: Option<SendUpdatesArg>,
 }
 
@@ -818,7 +822,7 @@ impl Tool for UpdateEvent {
 
     const NAME: &'static str = "calendar_update_event";
     const TITLE: &'static str = "Update a calendar event";
-    const DESCRIPTION: &'static str = "Change fields of a Google Calendar event; only the fields given change. For a recurring event set scope: this_instance (pass the occurrence id from calendar_list_events) or whole_series. Times as in calendar_create_event. Returns the event as stored, with the zone used.";
+    const DESCRIPTION: &'static str = "Change only the given fields of a calendar event. For a recurring event set scope: this_instance (with an occurrence id from calendar_list_events) or whole_series.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::DESTRUCTIVE_IDEMPOTENT;
     const ACCESS: RequiredAccess = RequiredAccess::Calendar(CalendarAccess::Write);
 
@@ -1035,13 +1039,13 @@ pub(crate) struct DeleteEvent;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DeleteEventArgs {
-    /// Event id from calendar_list_events: a single event, a series, or one occurrence.
+    /// Event, series or occurrence id.
     event_id: String,
-    /// Calendar id; default `primary`.
+    /// Default `primary`.
     calendar_id: Option<String>,
-    /// Required for recurring events: this_instance (cancel only the occurrence event_id names) or whole_series (delete every occurrence).
+    /// Required for recurring events.
     scope: Option<Scope>,
-    /// Guests Google emails about it: all, external_only or none (default, as Google's).
+    /// Who gets email; default none.
     send_updates: Option<SendUpdatesArg>,
 }
 
@@ -1068,7 +1072,7 @@ impl Tool for DeleteEvent {
 
     const NAME: &'static str = "calendar_delete_event";
     const TITLE: &'static str = "Delete a calendar event";
-    const DESCRIPTION: &'static str = "Delete a Google Calendar event. For a recurring event set scope: this_instance cancels only the occurrence whose id you pass, whole_series deletes every occurrence.";
+    const DESCRIPTION: &'static str = "Delete a calendar event. For a recurring event set scope: this_instance cancels the occurrence whose id is given, whole_series deletes every occurrence.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::DESTRUCTIVE_IDEMPOTENT;
     const ACCESS: RequiredAccess = RequiredAccess::Calendar(CalendarAccess::Write);
 
@@ -1150,17 +1154,17 @@ pub(crate) struct RespondToEvent;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RespondToEventArgs {
-    /// Event id from calendar_list_events.
+    /// Event or occurrence id.
     event_id: String,
-    /// Calendar id; default `primary`.
+    /// Default `primary`.
     calendar_id: Option<String>,
-    /// accepted, declined or tentative.
+    /// The reply.
     response: Response,
-    /// A note to the organizer with the response.
+    /// A note to the organizer.
     comment: Option<String>,
-    /// Required for recurring events: this_instance or whole_series.
+    /// Required for recurring events.
     scope: Option<Scope>,
-    /// Guests Google emails about it: all, external_only or none (default, as Google's).
+    /// Who gets email; default none.
     send_updates: Option<SendUpdatesArg>,
 }
 
@@ -1176,8 +1180,8 @@ impl Tool for RespondToEvent {
     type Output = EventChangeResult;
 
     const NAME: &'static str = "calendar_respond_to_event";
-    const TITLE: &'static str = "Respond to an invitation";
-    const DESCRIPTION: &'static str = "Answer an event invitation as the user: accepted, declined or tentative, with an optional comment. Changes only the user's own attendee entry. For a recurring event set scope: this_instance or whole_series.";
+    const TITLE: &'static str = "Reply to an invitation";
+    const DESCRIPTION: &'static str = "Reply to an invitation as the user (accepted, declined or tentative) with an optional comment, changing only the user's own attendee entry. Recurring events need scope.";
     const ANNOTATIONS: ToolAnnotations = RESPONSE;
     const ACCESS: RequiredAccess = RequiredAccess::Calendar(CalendarAccess::Write);
 
