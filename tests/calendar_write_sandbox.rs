@@ -531,3 +531,120 @@ async fn read_access_refuses_writes() {
         .await;
     assert!(result.is_err());
 }
+
+/// Checks that every key of `value` is a property of the discovery schema `schema`,
+/// recursing through `$ref` properties, arrays and maps of them.
+fn check_shape(schemas: &Value, value: &Value, schema: &str) {
+    let properties = schemas[schema]["properties"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no schema {schema}"));
+    let object = value
+        .as_object()
+        .unwrap_or_else(|| panic!("{schema} is not an object: {value}"));
+    for (key, child) in object {
+        let property = properties
+            .get(key)
+            .unwrap_or_else(|| panic!("{schema} has no property {key:?}"));
+        if let Some(reference) = property["$ref"].as_str() {
+            check_shape(schemas, child, reference);
+        } else if let Some(reference) = property["items"]["$ref"].as_str() {
+            for item in child.as_array().expect("an array") {
+                check_shape(schemas, item, reference);
+            }
+        } else if let Some(reference) = property["additionalProperties"]["$ref"].as_str() {
+            for entry in child.as_object().expect("a map").values() {
+                check_shape(schemas, entry, reference);
+            }
+        }
+    }
+}
+
+/// The sandbox's insert, patch and freebusy.query responses use only properties of the
+/// Calendar discovery document's `Event` and `FreeBusyResponse` schemas.
+#[tokio::test]
+async fn write_responses_match_discovery() {
+    let sandbox = Sandbox::start(SandboxOptions::default())
+        .await
+        .expect("sandbox starts");
+    let client = mcp_google_hub::outbound::http::build_client(
+        &mcp_google_hub::outbound::http::HttpSettings::default(),
+    )
+    .expect("client");
+    let base = sandbox.base_url();
+    let credentials: Value = client
+        .get(base.join("api/v1/google/credentials").unwrap())
+        .bearer_auth(sandbox.oma_access_token())
+        .send()
+        .await
+        .expect("credentials")
+        .json()
+        .await
+        .expect("credentials json");
+    let token = credentials["access_token"].as_str().expect("access_token");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/google-discovery/calendar.v3.json"
+    ))
+    .expect("discovery document");
+    let discovery: Value = serde_json::from_str(&text).unwrap();
+    let schemas = &discovery["schemas"];
+
+    let inserted: Value = client
+        .post(base.join("calendar/v3/calendars/primary/events").unwrap())
+        .bearer_auth(token)
+        .json(&json!({
+            "id": "shapecheck01",
+            "summary": "Shape",
+            "start": {"dateTime": "2026-03-02T09:00:00", "timeZone": "Europe/Berlin"},
+            "end": {"dateTime": "2026-03-02T10:00:00", "timeZone": "Europe/Berlin"},
+            "attendees": [{"email": "ana@example.com"}],
+            "recurrence": ["RRULE:FREQ=DAILY;COUNT=3"]
+        }))
+        .send()
+        .await
+        .expect("insert")
+        .json()
+        .await
+        .expect("insert json");
+    assert_eq!(inserted["id"], "shapecheck01", "{inserted}");
+    check_shape(schemas, &inserted, "Event");
+
+    let patched: Value = client
+        .patch(
+            base.join("calendar/v3/calendars/primary/events/shapecheck01_20260303T080000Z")
+                .unwrap(),
+        )
+        .bearer_auth(token)
+        .json(&json!({"summary": "Changed once"}))
+        .send()
+        .await
+        .expect("patch")
+        .json()
+        .await
+        .expect("patch json");
+    assert_eq!(patched["recurringEventId"], "shapecheck01", "{patched}");
+    check_shape(schemas, &patched, "Event");
+
+    let busy: Value = client
+        .post(base.join("calendar/v3/freeBusy").unwrap())
+        .bearer_auth(token)
+        .json(&json!({
+            "timeMin": "2026-03-02T00:00:00Z",
+            "timeMax": "2026-03-05T00:00:00Z",
+            "items": [{"id": "primary"}, {"id": "ghost@example.com"}]
+        }))
+        .send()
+        .await
+        .expect("freebusy")
+        .json()
+        .await
+        .expect("freebusy json");
+    assert_eq!(
+        busy["calendars"]["primary"]["busy"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    check_shape(schemas, &busy, "FreeBusyResponse");
+}

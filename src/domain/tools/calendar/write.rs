@@ -20,8 +20,8 @@ use crate::domain::models::{CalendarId, EventId};
 use crate::domain::tools::definition::{Validate, check_length};
 use crate::domain::tools::{Render, Tool, ToolAnnotations, ToolContext, ToolError};
 
-/// The maximum number of attendees in one call. Google's own limit for an event is higher,
-/// so this bound keeps one mistaken call from inviting a mailing list's worth of people.
+/// The maximum number of attendees in one call, so that one mistaken call cannot invite a
+/// mailing list's worth of people.
 const MAX_ATTENDEES: usize = 100;
 /// The maximum number of recurrence lines.
 const MAX_RECURRENCE_LINES: usize = 20;
