@@ -243,6 +243,30 @@ async fn instance_and_series_updates() {
             "Team sync"
         ]
     );
+
+    // New times given for one occurrence with whole_series move every occurrence alike, in
+    // local time: 09:00 becomes 09:45 before and after the change to daylight time.
+    let shifted = call(
+        &dispatcher,
+        "calendar_update_event",
+        json!({"event_id": events[1]["id"], "scope": "whole_series", "start": "2026-03-07T09:45"}),
+    )
+    .await;
+    assert_eq!(shifted["event_id"], series.as_str());
+    assert_eq!(shifted["start"], "2026-03-06T09:45:00-05:00");
+    assert_eq!(shifted["end"], "2026-03-06T10:15:00-05:00");
+
+    let events = list(&dispatcher, window.0, window.1).await;
+    assert_eq!(
+        field(&events, "start"),
+        [
+            "2026-03-06T09:45:00-05:00",
+            "2026-03-07T09:45:00-05:00",
+            "2026-03-08T11:00:00-04:00",
+            "2026-03-09T10:00:00-04:00",
+            "2026-03-10T09:45:00-04:00",
+        ]
+    );
 }
 
 #[tokio::test]

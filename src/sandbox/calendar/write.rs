@@ -5,7 +5,8 @@
 //! RRULEs and EXDATEs.
 //!
 //! Limits: a field sent as `null` in a patch is treated as absent, not cleared. Changing a
-//! series' times keeps its changed occurrences as they are.
+//! series' times moves the keys of its changed occurrences by the same local shift, but not
+//! their own times.
 
 use std::collections::BTreeMap;
 
@@ -14,7 +15,7 @@ use serde::Deserialize;
 
 use crate::domain::models::calendar::{Event, EventAttendee, EventDateTime, EventPerson};
 
-use super::series::{Recurrence, Series, Start, Timing};
+use super::series::{Recurrence, Series, Start, Timing, local_to_utc};
 use super::{CalendarStore, GoogleErrorBody, event_id, ics, not_found, recurrence};
 
 /// The fields of an `Event` request body the sandbox reads; others are ignored.
@@ -129,8 +130,10 @@ impl CalendarStore {
                     .clone()
                     .unwrap_or_else(|| series.recurrence.lines.clone());
                 let (timing, recurrence) = read_times(&start, &end, &lines, &self.owner_email)?;
+                let old_timing = series.timing;
                 series.timing = timing;
                 series.recurrence = recurrence;
+                shift_overrides(&mut series, &old_timing);
             }
             self.apply_fields(&mut series, &body)?;
             series.updated = Some(stamp);
@@ -336,6 +339,49 @@ impl CalendarStore {
             }
             attempt += 1;
         }
+    }
+}
+
+/// Moves the keys of a series' changed occurrences by the shift of its start, in local
+/// time, so that each change stays with the occurrence it was made for.
+fn shift_overrides(series: &mut Series, old: &Timing) {
+    let new = series.timing;
+    let overrides = std::mem::take(&mut series.overrides);
+    series.overrides = overrides
+        .into_iter()
+        .map(|(original, changed)| (shift_start(original, old, &new), changed))
+        .collect();
+}
+
+fn shift_start(original: Start, old: &Timing, new: &Timing) -> Start {
+    match (original, old, new) {
+        (
+            Start::Date(date),
+            Timing::AllDay { start: from, .. },
+            Timing::AllDay { start: to, .. },
+        ) => Start::Date(date + (*to - *from)),
+        (
+            Start::Instant(instant),
+            Timing::Timed {
+                start: from,
+                start_zone: from_zone,
+                ..
+            },
+            Timing::Timed {
+                start: to,
+                start_zone: to_zone,
+                ..
+            },
+        ) => {
+            let zone = to_zone.tz;
+            let shift = to.with_timezone(&zone).naive_local()
+                - from.with_timezone(&from_zone.tz).naive_local();
+            Start::Instant(local_to_utc(
+                instant.with_timezone(&zone).naive_local() + shift,
+                zone,
+            ))
+        }
+        (original, _, _) => original,
     }
 }
 

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use super::events::{calendar_id, invalid};
 use super::parse_zone;
 use super::when::{
-    ResolvedTime, check_date_span, date_boundary, parse_date, parse_event_time, rfc3339,
-    timed_boundary,
+    ResolvedTime, check_date_span, date_boundary, parse_date, parse_event_time, resolve_local,
+    rfc3339, timed_boundary,
 };
 use crate::domain::access::{CalendarAccess, RequiredAccess};
 use crate::domain::errors::GoogleApiError;
@@ -477,6 +477,8 @@ async fn patch_event(
 struct Target {
     id: EventId,
     event: Event,
+    /// The occurrence named in the request when the change applies to its whole series.
+    occurrence: Option<Event>,
     /// The resolved scope, for the result's notes.
     note: Option<String>,
 }
@@ -502,6 +504,7 @@ async fn resolve_target(
             Some(Scope::ThisInstance) => Ok(Target {
                 id: event_id,
                 event,
+                occurrence: None,
                 note: None,
             }),
             Some(Scope::WholeSeries) => {
@@ -515,6 +518,7 @@ async fn resolve_target(
                     )),
                     id: series_id,
                     event: series,
+                    occurrence: Some(event),
                 })
             }
             None => Err(ToolError::Rejected(format!(
@@ -529,6 +533,7 @@ async fn resolve_target(
             Some(Scope::WholeSeries) => Ok(Target {
                 id: event_id,
                 event,
+                occurrence: None,
                 note: None,
             }),
             Some(Scope::ThisInstance) => Err(ToolError::Rejected(format!(
@@ -548,6 +553,7 @@ async fn resolve_target(
     Ok(Target {
         id: event_id,
         event,
+        occurrence: None,
         note,
     })
 }
@@ -767,7 +773,7 @@ pub(crate) struct UpdateEventArgs {
     event_id: String,
     /// Default `primary`.
     calendar_id: Option<String>,
-    /// Required for recurring events. With whole_series, start/end are the first occurrence's.
+    /// Required for recurring events. whole_series with an occurrence's new times moves every occurrence alike.
     scope: Option<Scope>,
     /// New title; fields left out stay.
     summary: Option<String>,
@@ -864,6 +870,10 @@ impl Tool for UpdateEvent {
             })
             .transpose()?;
 
+        let times = match &target.occurrence {
+            Some(occurrence) => shift_to_series(Self::NAME, times, occurrence, &target.event)?,
+            None => times,
+        };
         let (start, end) = patch_times(Self::NAME, times, &target.event, &mut notes)?;
         let attendees = attendees.map(|new| keep_own_entry(new, &target.event));
         let patch = EventWrite {
@@ -1005,6 +1015,89 @@ fn patch_times(
                 start.map(|instant| timed_boundary(&in_zone(instant), zone)),
                 end.map(|instant| timed_boundary(&in_zone(instant), zone)),
             ))
+        }
+    }
+}
+
+/// Turns times given for one occurrence into the series' own times, so that every
+/// occurrence moves as that one does. The shift is taken in local time, so "from 09:00 to
+/// 10:00" moves every occurrence to 10:00 local, on either side of a daylight-saving
+/// change.
+///
+/// # Errors
+///
+/// [`ToolError::InvalidArguments`] when the series' shifted start falls into a
+/// daylight-saving gap, and [`ToolError::Rejected`] when the occurrence and the series
+/// are not both timed or both all-day.
+fn shift_to_series(
+    tool: &'static str,
+    times: Times,
+    occurrence: &Event,
+    series: &Event,
+) -> Result<Times, ToolError> {
+    let mismatch = || {
+        ToolError::Rejected(format!(
+            "{tool}: the times of occurrence {} and of its series {} are not of the same kind \
+             (timed or all-day), so the change cannot be applied to the whole series",
+            occurrence.id, series.id
+        ))
+    };
+    match times {
+        Times::Unchanged => Ok(Times::Unchanged),
+        Times::AllDay { start, end } => {
+            let date = |value: &Option<String>| value.as_deref().and_then(|d| parse_date(d).ok());
+            let shift = |new: Option<NaiveDate>, from: &Option<String>, to: &Option<String>| match (
+                new,
+                date(from),
+                date(to),
+            ) {
+                (None, _, _) => Ok(None),
+                (Some(new), Some(from), Some(to)) => Ok(Some(to + (new - from))),
+                _ => Err(mismatch()),
+            };
+            Ok(Times::AllDay {
+                start: shift(start, &occurrence.start.date, &series.start.date)?,
+                end: shift(end, &occurrence.end.date, &series.end.date)?,
+            })
+        }
+        Times::Timed { start, end, zone } => {
+            let series_zone = series
+                .start
+                .time_zone
+                .as_deref()
+                .and_then(|name| parse_zone(name).ok());
+            let local_zone = zone.or(series_zone).unwrap_or(chrono_tz::UTC);
+            let instant = |value: &Option<String>| {
+                value
+                    .as_deref()
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            };
+            let shift = |new: Option<ResolvedTime>,
+                         field: &'static str,
+                         from: &Option<String>,
+                         to: &Option<String>| {
+                let Some(new) = new else {
+                    return Ok(None);
+                };
+                let (Some(from), Some(to)) = (instant(from), instant(to)) else {
+                    return Err(mismatch());
+                };
+                let local = |at: DateTime<FixedOffset>| at.with_timezone(&local_zone).naive_local();
+                let moved = local(to) + (local(new.instant) - local(from));
+                resolve_local(moved, local_zone)
+                    .map(Some)
+                    .map_err(|error| invalid(tool, field, format!("for the whole series: {error}")))
+            };
+            Ok(Times::Timed {
+                start: shift(
+                    start,
+                    "start",
+                    &occurrence.start.date_time,
+                    &series.start.date_time,
+                )?,
+                end: shift(end, "end", &occurrence.end.date_time, &series.end.date_time)?,
+                zone,
+            })
         }
     }
 }
