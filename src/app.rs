@@ -10,6 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::config::Config;
+use crate::domain::access::AccessLevels;
 use crate::domain::errors::{CredentialError, GoogleApiError};
 use crate::domain::models::calendar::{
     CalendarList, Event, EventListQuery, EventWrite, Events, FreeBusyRequest, FreeBusyResponse,
@@ -59,12 +60,16 @@ pub fn build_dispatcher(config: &Config) -> Result<ToolDispatcher, String> {
     )))
 }
 
-/// Builds a dispatcher that lists the read-only tools but answers each Google call with `problem`.
+/// Builds a dispatcher that lists the tools `access` allows but answers each Google call with `problem`.
 ///
 /// An MCP client usually hides the server's stderr, so a server that exits on bad
 /// configuration looks merely broken. This one completes the handshake and puts the
 /// configuration error in front of the model and the user.
-pub fn unconfigured_dispatcher(mode: AuthMode, problem: String) -> ToolDispatcher {
+pub fn unconfigured_dispatcher(
+    mode: AuthMode,
+    problem: String,
+    access: AccessLevels,
+) -> ToolDispatcher {
     let provider = Arc::new(UnconfiguredProvider {
         mode,
         problem: problem.clone(),
@@ -73,6 +78,7 @@ pub fn unconfigured_dispatcher(mode: AuthMode, problem: String) -> ToolDispatche
 
     let settings = ToolSettings {
         configuration_error: Some(problem),
+        access,
         ..ToolSettings::default()
     };
     ToolDispatcher::new(ToolContext::new(
