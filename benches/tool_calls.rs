@@ -21,7 +21,10 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mcp_google_hub::config::{Config, ConfigSources};
 use mcp_google_hub::domain::errors::{CredentialError, GoogleApiError};
 use mcp_google_hub::domain::mail_content;
-use mcp_google_hub::domain::models::calendar::{CalendarList, Event, EventListQuery, Events};
+use mcp_google_hub::domain::models::calendar::{
+    CalendarList, Event, EventListQuery, EventWrite, Events, FreeBusyRequest, FreeBusyResponse,
+    SendUpdates,
+};
 use mcp_google_hub::domain::models::gmail::{
     Draft, DraftListQuery, Label, LabelChanges, ListDraftsResponse, ListMessagesResponse, Message,
     MessageFormat, MessageListQuery, MessagePartBody, NewLabel, OutgoingMessage, Profile, Thread,
@@ -334,6 +337,45 @@ impl CalendarApi for NoCalendar {
         _: &CalendarId,
         _: &EventId,
     ) -> Result<Event, GoogleApiError> {
+        Err(unused())
+    }
+
+    async fn insert_event(
+        &self,
+        _: &AccessToken,
+        _: &CalendarId,
+        _: &EventWrite,
+        _: SendUpdates,
+    ) -> Result<Event, GoogleApiError> {
+        Err(unused())
+    }
+
+    async fn patch_event(
+        &self,
+        _: &AccessToken,
+        _: &CalendarId,
+        _: &EventId,
+        _: &EventWrite,
+        _: SendUpdates,
+    ) -> Result<Event, GoogleApiError> {
+        Err(unused())
+    }
+
+    async fn delete_event(
+        &self,
+        _: &AccessToken,
+        _: &CalendarId,
+        _: &EventId,
+        _: SendUpdates,
+    ) -> Result<(), GoogleApiError> {
+        Err(unused())
+    }
+
+    async fn query_freebusy(
+        &self,
+        _: &AccessToken,
+        _: &FreeBusyRequest,
+    ) -> Result<FreeBusyResponse, GoogleApiError> {
         Err(unused())
     }
 }

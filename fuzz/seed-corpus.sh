@@ -13,7 +13,9 @@ out="$fuzz_dir/corpus"
 # The replay test checks that the seed directories name real tools.
 tools=(gmail_search_messages gmail_get_message gmail_get_thread gmail_list_labels
        gmail_get_attachment calendar_list_calendars calendar_list_events
-       calendar_get_event hub_status)
+       calendar_get_event calendar_query_freebusy calendar_find_free_slots
+       calendar_create_event calendar_update_event calendar_delete_event
+       calendar_respond_to_event hub_status)
 
 # copy_dir SOURCE TARGET: copies every file under SOURCE into corpus/TARGET, flattening
 # paths so that files of the same name in different folders do not collide.

@@ -10,8 +10,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::config::Config;
+use crate::domain::access::AccessLevels;
 use crate::domain::errors::{CredentialError, GoogleApiError};
-use crate::domain::models::calendar::{CalendarList, Event, EventListQuery, Events};
+use crate::domain::models::calendar::{
+    CalendarList, Event, EventListQuery, EventWrite, Events, FreeBusyRequest, FreeBusyResponse,
+    SendUpdates,
+};
 use crate::domain::models::gmail::{
     Draft, DraftListQuery, Label, LabelChanges, ListDraftsResponse, ListMessagesResponse, Message,
     MessageFormat, MessageListQuery, MessagePartBody, NewLabel, OutgoingMessage, Profile, Thread,
@@ -58,12 +62,16 @@ pub fn build_dispatcher(config: &Config) -> Result<ToolDispatcher, String> {
     )))
 }
 
-/// Builds a dispatcher that lists the read-only tools but answers each Google call with `problem`.
+/// Builds a dispatcher that lists the tools `access` allows but answers each Google call with `problem`.
 ///
 /// An MCP client usually hides the server's stderr, so a server that exits on bad
 /// configuration looks merely broken. This one completes the handshake and puts the
 /// configuration error in front of the model and the user.
-pub fn unconfigured_dispatcher(mode: AuthMode, problem: String) -> ToolDispatcher {
+pub fn unconfigured_dispatcher(
+    mode: AuthMode,
+    problem: String,
+    access: AccessLevels,
+) -> ToolDispatcher {
     let provider = Arc::new(UnconfiguredProvider {
         mode,
         problem: problem.clone(),
@@ -72,6 +80,7 @@ pub fn unconfigured_dispatcher(mode: AuthMode, problem: String) -> ToolDispatche
 
     let settings = ToolSettings {
         configuration_error: Some(problem),
+        access,
         ..ToolSettings::default()
     };
     ToolDispatcher::new(ToolContext::new(
@@ -382,6 +391,45 @@ impl CalendarApi for NoGoogle {
         _: &CalendarId,
         _: &EventId,
     ) -> Result<Event, GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn insert_event(
+        &self,
+        _: &AccessToken,
+        _: &CalendarId,
+        _: &EventWrite,
+        _: SendUpdates,
+    ) -> Result<Event, GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn patch_event(
+        &self,
+        _: &AccessToken,
+        _: &CalendarId,
+        _: &EventId,
+        _: &EventWrite,
+        _: SendUpdates,
+    ) -> Result<Event, GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn delete_event(
+        &self,
+        _: &AccessToken,
+        _: &CalendarId,
+        _: &EventId,
+        _: SendUpdates,
+    ) -> Result<(), GoogleApiError> {
+        Err(Self::error())
+    }
+
+    async fn query_freebusy(
+        &self,
+        _: &AccessToken,
+        _: &FreeBusyRequest,
+    ) -> Result<FreeBusyResponse, GoogleApiError> {
         Err(Self::error())
     }
 }

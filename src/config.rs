@@ -425,6 +425,22 @@ impl Config {
     }
 }
 
+/// Reads the access levels alone, for commands that need no other setting, such as listing
+/// the tools.
+///
+/// # Errors
+///
+/// One line per invalid access setting, each naming the variable and the fix.
+pub fn read_access_levels(sources: &ConfigSources) -> Result<AccessLevels, Vec<String>> {
+    let mut problems = Vec::new();
+    let access = read_access(sources, &mut problems);
+    if problems.is_empty() {
+        Ok(access)
+    } else {
+        Err(problems)
+    }
+}
+
 /// Reads the access levels. `HUB_READ_ONLY=true` is the short form of both levels at
 /// `read`, and contradicting it with a higher level is an error rather than a silent choice.
 fn read_access(sources: &ConfigSources, problems: &mut Vec<String>) -> AccessLevels {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use mcp_google_hub::ToolDispatcher;
 use mcp_google_hub::app;
-use mcp_google_hub::config::{Config, ConfigSources};
+use mcp_google_hub::config::{Config, ConfigSources, read_access_levels};
 use mcp_google_hub::domain::models::AuthMode;
 
 /// Gmail and Google Calendar for LLM agents, as MCP tools.
@@ -149,12 +149,21 @@ fn main() -> ExitCode {
 
 async fn run(command: Command, options: &Cli) -> Result<ExitCode, String> {
     if let Command::Tools { json } = command {
-        let dispatcher = app::unconfigured_dispatcher(Default::default(), String::new());
+        let sources = read_sources(options)?;
+        let access = read_access_levels(&sources).map_err(|problems| problems.join("\n"))?;
+        let dispatcher = app::unconfigured_dispatcher(Default::default(), String::new(), access);
         print_tools(&dispatcher, json)?;
         return Ok(ExitCode::SUCCESS);
     }
 
     let loaded = load_sources(options).await;
+    // When the configuration is invalid, the tools listed still follow the access levels
+    // wherever those are valid, so the client sees the catalog the user chose.
+    let access = loaded
+        .as_ref()
+        .ok()
+        .and_then(|(sources, _)| read_access_levels(sources).ok())
+        .unwrap_or_default();
     if let Command::Auth { command } = command {
         let (sources, _sandbox) = loaded?;
         let config = Config::for_auth_commands(&sources).map_err(|error| error.to_string())?;
@@ -169,7 +178,7 @@ async fn run(command: Command, options: &Cli) -> Result<ExitCode, String> {
         Command::Serve => {
             let dispatcher = dispatcher.unwrap_or_else(|(mode, problem)| {
                 tracing::error!("{problem}");
-                app::unconfigured_dispatcher(mode, problem)
+                app::unconfigured_dispatcher(mode, problem, access)
             });
             serve(Arc::new(dispatcher)).await?;
             Ok(ExitCode::SUCCESS)
@@ -186,8 +195,9 @@ async fn run(command: Command, options: &Cli) -> Result<ExitCode, String> {
         Command::Status { json } => {
             // An unconfigured hub still reports its status, so scripts get the problem as
             // JSON; the exit status says whether the hub can work.
-            let dispatcher = dispatcher
-                .unwrap_or_else(|(mode, problem)| app::unconfigured_dispatcher(mode, problem));
+            let dispatcher = dispatcher.unwrap_or_else(|(mode, problem)| {
+                app::unconfigured_dispatcher(mode, problem, access)
+            });
             status(&dispatcher, json).await
         }
         Command::Tools { .. } | Command::Auth { .. } => {
@@ -352,6 +362,13 @@ mod auth {
 /// Reads the configuration sources and starts the sandbox when asked. A failure is a
 /// configuration problem, which `serve` reports per tool call instead of exiting.
 async fn load_sources(options: &Cli) -> Result<(ConfigSources, Option<SandboxHandle>), String> {
+    let mut sources = read_sources(options)?;
+    let sandbox = start_sandbox(options, &mut sources).await?;
+    Ok((sources, sandbox))
+}
+
+/// Reads the environment and the `.env` file, with the command line's overrides applied.
+fn read_sources(options: &Cli) -> Result<ConfigSources, String> {
     let mut sources = ConfigSources::load(options.env_file.as_deref())?;
     if let Some(level) = &options.gmail_access {
         sources.set_override("HUB_GMAIL_ACCESS", level.clone());
@@ -359,8 +376,7 @@ async fn load_sources(options: &Cli) -> Result<(ConfigSources, Option<SandboxHan
     if let Some(level) = &options.calendar_access {
         sources.set_override("HUB_CALENDAR_ACCESS", level.clone());
     }
-    let sandbox = start_sandbox(options, &mut sources).await?;
-    Ok((sources, sandbox))
+    Ok(sources)
 }
 
 fn build_dispatcher(sources: &ConfigSources) -> Result<ToolDispatcher, (AuthMode, String)> {

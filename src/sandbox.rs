@@ -217,7 +217,7 @@ impl Sandbox {
             user_email: user_email.clone(),
             tokens,
             mailbox: std::sync::RwLock::new(mailbox),
-            calendar,
+            calendar: std::sync::RwLock::new(calendar),
             counters: Arc::clone(&counters),
         });
 

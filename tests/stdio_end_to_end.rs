@@ -40,7 +40,7 @@ async fn corpus_served_through_mcp() {
     .await;
 
     let tools = client.list_all_tools().await.expect("tools/list failed");
-    assert_eq!(tools.len(), 9);
+    assert_eq!(tools.len(), 11);
     let mut outlines = std::collections::HashMap::new();
     for tool in &tools {
         let outline = tool
@@ -144,7 +144,7 @@ async fn missing_configuration_reported_per_call() {
     let workdir = tempfile::tempdir().unwrap();
     let client = start_hub(&[], workdir.path()).await;
 
-    assert_eq!(client.list_all_tools().await.unwrap().len(), 9);
+    assert_eq!(client.list_all_tools().await.unwrap().len(), 11);
     let result = call(
         &client,
         "gmail_search_messages",

@@ -8,7 +8,10 @@
 use async_trait::async_trait;
 
 use super::errors::{CredentialError, GoogleApiError};
-use super::models::calendar::{CalendarList, Event, EventListQuery, Events};
+use super::models::calendar::{
+    CalendarList, Event, EventListQuery, EventWrite, Events, FreeBusyRequest, FreeBusyResponse,
+    SendUpdates,
+};
 use super::models::gmail::{
     Draft, DraftListQuery, Label, LabelChanges, ListDraftsResponse, ListMessagesResponse, Message,
     MessageFormat, MessageListQuery, MessagePartBody, NewLabel, OutgoingMessage, Profile, Thread,
@@ -214,7 +217,7 @@ pub trait GmailApi: Send + Sync {
     ) -> Result<Label, GoogleApiError>;
 }
 
-/// The Calendar v3 calls the read tools need.
+/// The Calendar v3 calls the calendar tools need.
 ///
 /// # Errors
 ///
@@ -245,4 +248,49 @@ pub trait CalendarApi: Send + Sync {
         calendar_id: &CalendarId,
         event_id: &EventId,
     ) -> Result<Event, GoogleApiError>;
+
+    /// `events.insert`: creates an event and returns it as Google stored it.
+    ///
+    /// An adapter may retry the call only when `event.id` is set, because Google then
+    /// rejects a second copy (409). A retry that gets that 409 MUST return the event stored
+    /// by the earlier attempt, not the error.
+    async fn insert_event(
+        &self,
+        token: &AccessToken,
+        calendar_id: &CalendarId,
+        event: &EventWrite,
+        send_updates: SendUpdates,
+    ) -> Result<Event, GoogleApiError>;
+
+    /// `events.patch`: changes only the fields set in `patch`. `event_id` may name one
+    /// occurrence of a recurring event (`{series id}_{original start}`), which then becomes
+    /// an exception of its series.
+    async fn patch_event(
+        &self,
+        token: &AccessToken,
+        calendar_id: &CalendarId,
+        event_id: &EventId,
+        patch: &EventWrite,
+        send_updates: SendUpdates,
+    ) -> Result<Event, GoogleApiError>;
+
+    /// `events.delete`. For an occurrence id, Google cancels only that occurrence.
+    ///
+    /// A retry that finds the event already gone (410 or 404) MUST report success, because
+    /// an earlier attempt deleted it.
+    async fn delete_event(
+        &self,
+        token: &AccessToken,
+        calendar_id: &CalendarId,
+        event_id: &EventId,
+        send_updates: SendUpdates,
+    ) -> Result<(), GoogleApiError>;
+
+    /// `freebusy.query`. A calendar Google cannot read is reported in its own entry's
+    /// `errors`, not as an error of the call.
+    async fn query_freebusy(
+        &self,
+        token: &AccessToken,
+        request: &FreeBusyRequest,
+    ) -> Result<FreeBusyResponse, GoogleApiError>;
 }

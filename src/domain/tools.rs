@@ -33,6 +33,12 @@ pub(crate) fn all_tools() -> Vec<Box<dyn DynTool>> {
         Registered::boxed(calendar::ListCalendars),
         Registered::boxed(calendar::ListEvents),
         Registered::boxed(calendar::GetEvent),
+        Registered::boxed(calendar::QueryFreeBusy),
+        Registered::boxed(calendar::FindFreeSlots),
+        Registered::boxed(calendar::CreateEvent),
+        Registered::boxed(calendar::UpdateEvent),
+        Registered::boxed(calendar::DeleteEvent),
+        Registered::boxed(calendar::RespondToEvent),
         Registered::boxed(hub::HubStatus),
     ]);
     tools

@@ -162,25 +162,39 @@ fn tool_error(error: &ToolError) -> CallToolResult {
 
 /// Converts a definition to the MCP tool `tools/list` returns, sized for a context window.
 ///
-/// The output schema is sent as an outline (see [`schema_outline`]);
-/// `mcp-google-hub tools --json` and [`ToolDefinition::output_schema`] keep the full
-/// schemas. The destructive and idempotent hints are sent only for a tool that is not
-/// read-only, because MCP gives them meaning only then.
+/// The output schema is sent as an outline (see [`schema_outline`]), and the input schema
+/// without `additionalProperties: false`, because the dispatcher rejects an unknown
+/// argument with an error naming it anyway. `mcp-google-hub tools --json` and
+/// [`ToolDefinition`] keep the full schemas. Only the hints that differ from MCP's
+/// defaults (not read-only, destructive, not idempotent, open world) are sent, and the
+/// destructive and idempotent hints only for a tool that is not read-only, because MCP
+/// gives them meaning only then.
 fn to_mcp_tool(definition: &ToolDefinition) -> Tool {
     let hints = definition.annotations;
-    let mut annotations = ToolAnnotations::new()
-        .read_only(hints.read_only)
-        .open_world(hints.open_world);
-    if !hints.read_only {
-        annotations = annotations
-            .destructive(hints.destructive)
-            .idempotent(hints.idempotent);
+    let mut annotations = ToolAnnotations::new();
+    if hints.read_only {
+        annotations = annotations.read_only(true);
+    } else {
+        if !hints.destructive {
+            annotations = annotations.destructive(false);
+        }
+        if hints.idempotent {
+            annotations = annotations.idempotent(true);
+        }
+    }
+    if !hints.open_world {
+        annotations = annotations.open_world(false);
+    }
+
+    let mut input_schema = definition.input_schema.clone();
+    if input_schema.get("additionalProperties") == Some(&Value::Bool(false)) {
+        input_schema.remove("additionalProperties");
     }
 
     Tool::new(
         definition.name,
         definition.description,
-        Arc::new(definition.input_schema.clone()),
+        Arc::new(input_schema),
     )
     .with_title(definition.title)
     .with_raw_output_schema(Arc::new(schema_outline(&definition.output_schema)))
@@ -275,7 +289,9 @@ mod tests {
     use crate::domain::tools::{ToolContext, ToolSettings};
 
     /// The average size of one tool in `tools/list`, in bytes of compact JSON, that the
-    /// catalog must stay under: every byte is read into the model's context.
+    /// catalog must stay under: every byte is read into the model's context. Write tools
+    /// take more than read tools: creating or updating an event needs about 2,300 bytes
+    /// for its time, zone, recurrence and guest arguments.
     const BYTES_PER_TOOL: usize = 1_000;
 
     /// A server listing the whole catalog: every access level at its highest.

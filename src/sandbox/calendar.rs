@@ -5,12 +5,16 @@
 //! read in that zone.
 
 mod builtin;
+mod freebusy;
 mod ics;
 mod recurrence;
 mod series;
 #[cfg(test)]
 mod tests;
+mod write;
 mod zone;
+
+pub(crate) use write::EventBody;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

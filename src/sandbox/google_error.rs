@@ -56,7 +56,19 @@ impl GoogleErrorBody {
         }
     }
 
-    /// 409 `ALREADY_EXISTS` / `duplicate`, as Gmail sends for a label name in use.
+    /// 405 for a known path with a method the sandbox does not serve.
+    pub(crate) fn method_not_allowed() -> Self {
+        Self {
+            code: 405,
+            message: "Method not allowed: the sandbox does not serve this method on this path."
+                .to_owned(),
+            status: "INVALID_ARGUMENT",
+            reason: "methodNotAllowed",
+        }
+    }
+
+    /// 409 `ALREADY_EXISTS` / `duplicate`, as Calendar answers an insert whose id is taken
+    /// and Gmail a label name in use.
     pub(crate) fn conflict(message: impl Into<String>) -> Self {
         Self {
             code: 409,
@@ -66,14 +78,13 @@ impl GoogleErrorBody {
         }
     }
 
-    /// 405 for a known path with a method the sandbox does not serve.
-    pub(crate) fn method_not_allowed() -> Self {
+    /// 410 / `deleted`, as Calendar answers a delete of an event already deleted.
+    pub(crate) fn gone(message: impl Into<String>) -> Self {
         Self {
-            code: 405,
-            message: "Method not allowed: the sandbox does not serve this method on this path."
-                .to_owned(),
-            status: "INVALID_ARGUMENT",
-            reason: "methodNotAllowed",
+            code: 410,
+            message: message.into(),
+            status: "NOT_FOUND",
+            reason: "deleted",
         }
     }
 

@@ -7,14 +7,14 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use axum::Json;
 use axum::Router;
-use axum::extract::rejection::PathRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{MatchedPath, Path, RawQuery, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
 
-use super::calendar::{CalendarStore, EventsParams};
+use super::calendar::{CalendarStore, EventBody, EventsParams};
 use super::google_error::GoogleErrorBody;
 use super::mailbox::{Format, ListParams, Mailbox};
 use super::oauth;
@@ -64,7 +64,8 @@ impl Counters {
     }
 }
 
-/// The state shared by every handler. The token set and the mailbox change after start.
+/// The state shared by every handler. The token set, the mailbox and the calendar change
+/// after start.
 #[derive(Debug)]
 pub(crate) struct AppState {
     pub(crate) user_email: String,
@@ -72,7 +73,8 @@ pub(crate) struct AppState {
     /// Written by the Gmail write calls. Handlers hold the lock only while they run
     /// synchronous mailbox code, never across an await.
     pub(crate) mailbox: RwLock<Mailbox>,
-    pub(crate) calendar: CalendarStore,
+    /// Written by the Calendar write calls; no lock is held across an `.await`.
+    pub(crate) calendar: std::sync::RwLock<CalendarStore>,
     pub(crate) counters: Arc<Counters>,
 }
 
@@ -109,12 +111,13 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/calendar/v3/users/me/calendarList", get(list_calendars))
         .route(
             "/calendar/v3/calendars/{calendar_id}/events",
-            get(list_events),
+            get(list_events).post(insert_event),
         )
         .route(
             "/calendar/v3/calendars/{calendar_id}/events/{event_id}",
-            get(get_event),
+            get(get_event).patch(patch_event).delete(delete_event),
         )
+        .route("/calendar/v3/freeBusy", post(query_freebusy))
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&state),
             require_google_token,
@@ -281,8 +284,7 @@ async fn list_calendars(
     RawQuery(query): RawQuery,
 ) -> GoogleResult<crate::domain::models::calendar::CalendarList> {
     let query = QueryParams::parse(query.as_deref());
-    state
-        .calendar
+    read_calendar(&state)
         .list_calendars(query.first("pageToken"), query.first("maxResults"))
         .map(Json)
 }
@@ -304,7 +306,9 @@ async fn list_events(
         page_token: query.first_owned("pageToken"),
         time_zone: query.first_owned("timeZone"),
     };
-    state.calendar.list_events(&calendar_id, &params).map(Json)
+    read_calendar(&state)
+        .list_events(&calendar_id, &params)
+        .map(Json)
 }
 
 async fn get_event(
@@ -314,8 +318,81 @@ async fn get_event(
 ) -> GoogleResult<crate::domain::models::calendar::Event> {
     let (calendar_id, event_id) = path(ids)?;
     let query = QueryParams::parse(query.as_deref());
-    state
-        .calendar
+    read_calendar(&state)
         .get_event(&calendar_id, &event_id, query.first("timeZone"))
         .map(Json)
+}
+
+// The Calendar write calls and freebusy.query.
+
+fn read_calendar(state: &AppState) -> std::sync::RwLockReadGuard<'_, CalendarStore> {
+    // A handler that panicked left the store as consistent as any single write leaves it.
+    state
+        .calendar
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write_calendar(state: &AppState) -> std::sync::RwLockWriteGuard<'_, CalendarStore> {
+    state
+        .calendar
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Maps a body that is not JSON to Google's 400.
+fn json_body(
+    body: Result<Json<serde_json::Value>, JsonRejection>,
+) -> Result<serde_json::Value, GoogleErrorBody> {
+    body.map(|Json(value)| value).map_err(|rejection| {
+        GoogleErrorBody::bad_request(format!("Parse Error: {}", rejection.body_text()))
+    })
+}
+
+/// `events.insert`. `sendUpdates` is accepted and ignored: the sandbox sends no mail.
+async fn insert_event(
+    State(state): Shared,
+    calendar_id: Result<Path<String>, PathRejection>,
+    body: Result<Json<serde_json::Value>, JsonRejection>,
+) -> GoogleResult<crate::domain::models::calendar::Event> {
+    let calendar_id = path(calendar_id)?;
+    let body = EventBody::parse(json_body(body)?)?;
+    write_calendar(&state)
+        .insert_event(&calendar_id, body, Utc::now())
+        .map(Json)
+}
+
+/// `events.patch`.
+async fn patch_event(
+    State(state): Shared,
+    ids: Result<Path<(String, String)>, PathRejection>,
+    body: Result<Json<serde_json::Value>, JsonRejection>,
+) -> GoogleResult<crate::domain::models::calendar::Event> {
+    let (calendar_id, event_id) = path(ids)?;
+    let body = EventBody::parse(json_body(body)?)?;
+    write_calendar(&state)
+        .patch_event(&calendar_id, &event_id, body, Utc::now())
+        .map(Json)
+}
+
+/// `events.delete`: 204 with an empty body, as Google responds.
+async fn delete_event(
+    State(state): Shared,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Result<axum::http::StatusCode, GoogleErrorBody> {
+    let (calendar_id, event_id) = path(ids)?;
+    write_calendar(&state).delete_event(&calendar_id, &event_id, Utc::now())?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// `freebusy.query`.
+async fn query_freebusy(
+    State(state): Shared,
+    body: Result<Json<serde_json::Value>, JsonRejection>,
+) -> GoogleResult<crate::domain::models::calendar::FreeBusyResponse> {
+    let request: crate::domain::models::calendar::FreeBusyRequest =
+        serde_json::from_value(json_body(body)?).map_err(|error| {
+            GoogleErrorBody::bad_request(format!("Invalid JSON payload received. {error}"))
+        })?;
+    read_calendar(&state).freebusy(&request).map(Json)
 }

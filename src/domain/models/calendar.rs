@@ -86,6 +86,15 @@ pub struct EventAttendee {
     /// Whether attendance is optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub optional: Option<bool>,
+    /// The attendee's comment on their response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// The number of extra guests the attendee brings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub additional_guests: Option<u32>,
+    /// Whether the attendee is a resource, such as a room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<bool>,
 }
 
 /// The organizer or creator of an event.
@@ -201,4 +210,148 @@ pub struct EventListQuery {
     pub page_token: Option<String>,
     /// The IANA zone for times in the response; the calendar's own zone when `None`.
     pub time_zone: Option<String>,
+}
+
+/// The `sendUpdates` parameter of `events.insert`, `events.patch` and `events.delete`: who
+/// gets an email about the change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SendUpdates {
+    /// Every guest.
+    All,
+    /// Guests who do not use Google Calendar.
+    ExternalOnly,
+    /// Nobody. Google's documented default for `events.insert` ("The default is false").
+    #[default]
+    None,
+}
+
+impl SendUpdates {
+    /// Returns the query value: `all`, `externalOnly` or `none`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::ExternalOnly => "externalOnly",
+            Self::None => "none",
+        }
+    }
+}
+
+/// The writable fields of an `Event`: the body of `events.insert`, or of `events.patch`,
+/// where only the fields present change.
+///
+/// A field left `None` is not sent. `events.patch` replaces an array field (`attendees`,
+/// `recurrence`) as a whole, so a patch that changes one attendee sends all of them.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventWrite {
+    /// A client-chosen id for `events.insert`: base32hex characters (`0-9a-v`), 5 to 1024
+    /// of them. Google rejects a second insert with the same id (409), which makes a
+    /// retried insert safe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// The description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The location as free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// The start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<EventDateTime>,
+    /// The end, exclusive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<EventDateTime>,
+    /// The attendees, replacing the existing list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attendees: Option<Vec<EventAttendee>>,
+    /// The RRULE, EXRULE, RDATE and EXDATE lines, replacing the existing ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurrence: Option<Vec<String>>,
+    /// `opaque` (busy) or `transparent` (free).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transparency: Option<String>,
+}
+
+impl EventWrite {
+    /// Returns whether no field is set, so a patch would change nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// `FreeBusyRequest`: the body of `freebusy.query`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FreeBusyRequest {
+    /// The window start, RFC 3339.
+    #[serde(default)]
+    pub time_min: String,
+    /// The window end, RFC 3339.
+    #[serde(default)]
+    pub time_max: String,
+    /// The IANA zone of the times in the response; UTC when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// The calendars to query, by calendar id or address.
+    #[serde(default)]
+    pub items: Vec<FreeBusyRequestItem>,
+}
+
+/// `FreeBusyRequestItem`: one calendar or group to query.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct FreeBusyRequestItem {
+    /// The calendar id or group address.
+    pub id: String,
+}
+
+/// `FreeBusyResponse`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FreeBusyResponse {
+    /// `calendar#freeBusy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The window start.
+    #[serde(default)]
+    pub time_min: String,
+    /// The window end.
+    #[serde(default)]
+    pub time_max: String,
+    /// The result per requested calendar id.
+    #[serde(default)]
+    pub calendars: std::collections::BTreeMap<String, FreeBusyCalendar>,
+}
+
+/// `FreeBusyCalendar`: the busy periods of one calendar, or why they are unknown.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct FreeBusyCalendar {
+    /// The busy periods, ordered by start.
+    #[serde(default)]
+    pub busy: Vec<TimePeriod>,
+    /// Why the calendar could not be read, such as reason `notFound`; absent on success.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FreeBusyError>,
+}
+
+/// `TimePeriod`: `[start, end)` as RFC 3339 strings.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TimePeriod {
+    /// The inclusive start.
+    pub start: String,
+    /// The exclusive end.
+    pub end: String,
+}
+
+/// `Error` in a free/busy answer.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct FreeBusyError {
+    /// The broad category, such as `global` or `calendar`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// The reason, such as `notFound`, `groupTooBig` or `internalError`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }

@@ -1,8 +1,14 @@
-//! The Calendar read tools.
+//! The Calendar tools.
 
 mod events;
+mod freebusy;
+mod slots;
+mod when;
+mod write;
 
 pub(crate) use events::{GetEvent, ListCalendars, ListEvents};
+pub(crate) use freebusy::{FindFreeSlots, QueryFreeBusy};
+pub(crate) use write::{CreateEvent, DeleteEvent, RespondToEvent, UpdateEvent};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;

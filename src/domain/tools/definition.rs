@@ -367,8 +367,12 @@ fn compact_schema(schema: &mut Map<String, Value>, direction: Direction) {
     }
 }
 
-/// Turns `"type": [T, "null"]` into `"type": T`.
+/// Turns `"type": [T, "null"]` into `"type": T`, and drops `null` from an `enum` list, as
+/// schemars writes an optional enum.
 fn drop_null_type(property: &mut Map<String, Value>) {
+    if let Some(Value::Array(values)) = property.get_mut("enum") {
+        values.retain(|value| !value.is_null());
+    }
     let Some(Value::Array(types)) = property.get("type") else {
         return;
     };

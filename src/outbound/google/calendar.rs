@@ -4,12 +4,19 @@ use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::endpoints::{GoogleEndpoints, ServiceBase, id_segment};
-use super::transport::{Call, Query, RESOURCE_BODY_LIMIT, get_json};
+use super::error::parse_success;
+use super::transport::{
+    BodyCall, Call, Query, RESOURCE_BODY_LIMIT, finish_retries, get_json, is_worth_retrying,
+    send_body_once,
+};
 use crate::domain::errors::GoogleApiError;
-use crate::domain::models::calendar::{CalendarList, Event, EventListQuery, Events};
+use crate::domain::models::calendar::{
+    CalendarList, Event, EventListQuery, EventWrite, Events, FreeBusyRequest, FreeBusyResponse,
+    SendUpdates,
+};
 use crate::domain::models::{AccessToken, CalendarId, EventId};
 use crate::domain::ports::CalendarApi;
-use crate::outbound::retry::RetryPolicy;
+use crate::outbound::retry::{self, Decision, RetryPolicy};
 
 /// A Calendar v3 REST client acting as the token's user.
 ///
@@ -56,6 +63,91 @@ impl CalendarClient {
         };
         get_json(&self.http, &self.retry, call).await
     }
+}
+
+/// The retry rule of a write request after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Repeat {
+    /// Repeating it has the effect of sending it once (patch, delete, freebusy.query), or
+    /// Google rejects the copy (an insert with a client-chosen id).
+    Safe,
+    /// A second copy could create a second event: only failures that Google reports
+    /// before acting on the request (rate limits) are retried.
+    OnlyIfRejected,
+}
+
+impl CalendarClient {
+    /// Sends a request with a JSON body under the retry policy and returns the success
+    /// body. `on_repeat_error` may turn the error of a repeated attempt into a success, as
+    /// a 409 on a repeated insert means that an earlier attempt succeeded.
+    async fn send(
+        &self,
+        call: BodyCall<'_>,
+        repeat: Repeat,
+        on_repeat_error: impl Fn(&GoogleApiError) -> bool,
+    ) -> Result<Option<Vec<u8>>, GoogleApiError> {
+        let classify = |error: &GoogleApiError| match (repeat, error) {
+            (Repeat::OnlyIfRejected, GoogleApiError::Unavailable { .. }) => Decision::Stop,
+            _ => is_worth_retrying(error),
+        };
+        let call = &call;
+        let on_repeat_error = &on_repeat_error;
+        let outcome = retry::run(
+            &self.retry,
+            call.method,
+            |attempt| async move {
+                match send_body_once(&self.http, call).await {
+                    Ok(body) => Ok(Some(body)),
+                    Err(error) if attempt > 1 && on_repeat_error(&error) => {
+                        tracing::info!(
+                            method = call.method,
+                            attempt,
+                            %error,
+                            "a repeated request found its work done by an earlier attempt"
+                        );
+                        Ok(None)
+                    }
+                    Err(error) => Err(error),
+                }
+            },
+            classify,
+        )
+        .await;
+        finish_retries(outcome, &self.retry)
+    }
+
+    fn body_call<'a>(
+        &self,
+        method: &'static str,
+        http_method: reqwest::Method,
+        segments: &[&str],
+        query: Query,
+        token: &'a AccessToken,
+        body: Option<Vec<u8>>,
+    ) -> Result<BodyCall<'a>, GoogleApiError> {
+        Ok(BodyCall {
+            method,
+            http_method,
+            url: self.base.url(segments)?,
+            query,
+            token,
+            body,
+            body_limit: RESOURCE_BODY_LIMIT,
+        })
+    }
+}
+
+fn json_body(method: &str, value: &impl serde::Serialize) -> Result<Vec<u8>, GoogleApiError> {
+    serde_json::to_vec(value).map_err(|error| GoogleApiError::InvalidResponse {
+        message: format!("the {method} request body could not be serialized: {error}"),
+    })
+}
+
+fn send_updates_query(send_updates: SendUpdates) -> Query {
+    // Always sent, so the choice never depends on a default Google may change.
+    let mut query = Query::default();
+    query.push("sendUpdates", send_updates.as_str());
+    query
 }
 
 /// Formats an instant as RFC 3339 in UTC with a `Z`, as `timeMin` and `timeMax` require.
@@ -135,6 +227,122 @@ impl CalendarApi for CalendarClient {
 
         self.get("calendar.events.get", &segments, Query::default(), token)
             .await
+    }
+
+    async fn insert_event(
+        &self,
+        token: &AccessToken,
+        calendar_id: &CalendarId,
+        event: &EventWrite,
+        send_updates: SendUpdates,
+    ) -> Result<Event, GoogleApiError> {
+        const METHOD: &str = "calendar.events.insert";
+        let calendar_segment = id_segment("calendar", calendar_id.as_str())?;
+        let call = self.body_call(
+            METHOD,
+            reqwest::Method::POST,
+            &["calendars", calendar_segment, "events"],
+            send_updates_query(send_updates),
+            token,
+            Some(json_body(METHOD, event)?),
+        )?;
+        let repeat = if event.id.is_some() {
+            Repeat::Safe
+        } else {
+            Repeat::OnlyIfRejected
+        };
+        // 409: Google already stores an event with this id, created by an earlier attempt
+        // whose response was lost.
+        let duplicate = |error: &GoogleApiError| {
+            matches!(error, GoogleApiError::InvalidRequest { status: 409, .. })
+        };
+
+        match self.send(call, repeat, duplicate).await? {
+            Some(body) => parse_success(METHOD, &body),
+            None => {
+                let id = event.id.as_deref().unwrap_or_default();
+                let event_id =
+                    EventId::new(id).map_err(|error| GoogleApiError::InvalidResponse {
+                        message: format!(
+                            "{METHOD} was repeated for an event id that is not valid: {error}"
+                        ),
+                    })?;
+                self.get_event(token, calendar_id, &event_id).await
+            }
+        }
+    }
+
+    async fn patch_event(
+        &self,
+        token: &AccessToken,
+        calendar_id: &CalendarId,
+        event_id: &EventId,
+        patch: &EventWrite,
+        send_updates: SendUpdates,
+    ) -> Result<Event, GoogleApiError> {
+        const METHOD: &str = "calendar.events.patch";
+        let calendar_segment = id_segment("calendar", calendar_id.as_str())?;
+        let event_segment = id_segment("event", event_id.as_str())?;
+        let call = self.body_call(
+            METHOD,
+            reqwest::Method::PATCH,
+            &["calendars", calendar_segment, "events", event_segment],
+            send_updates_query(send_updates),
+            token,
+            Some(json_body(METHOD, patch)?),
+        )?;
+
+        let body = self.send(call, Repeat::Safe, |_| false).await?;
+        parse_success(METHOD, &body.unwrap_or_default())
+    }
+
+    async fn delete_event(
+        &self,
+        token: &AccessToken,
+        calendar_id: &CalendarId,
+        event_id: &EventId,
+        send_updates: SendUpdates,
+    ) -> Result<(), GoogleApiError> {
+        const METHOD: &str = "calendar.events.delete";
+        let calendar_segment = id_segment("calendar", calendar_id.as_str())?;
+        let event_segment = id_segment("event", event_id.as_str())?;
+        let call = self.body_call(
+            METHOD,
+            reqwest::Method::DELETE,
+            &["calendars", calendar_segment, "events", event_segment],
+            send_updates_query(send_updates),
+            token,
+            None,
+        )?;
+        // 410 "Resource has been deleted" (or 404) on a repeat: an earlier attempt deleted it.
+        let gone = |error: &GoogleApiError| {
+            matches!(
+                error,
+                GoogleApiError::InvalidRequest { status: 410, .. }
+                    | GoogleApiError::NotFound { .. }
+            )
+        };
+
+        self.send(call, Repeat::Safe, gone).await.map(drop)
+    }
+
+    async fn query_freebusy(
+        &self,
+        token: &AccessToken,
+        request: &FreeBusyRequest,
+    ) -> Result<FreeBusyResponse, GoogleApiError> {
+        const METHOD: &str = "calendar.freebusy.query";
+        let call = self.body_call(
+            METHOD,
+            reqwest::Method::POST,
+            &["freeBusy"],
+            Query::default(),
+            token,
+            Some(json_body(METHOD, request)?),
+        )?;
+
+        let body = self.send(call, Repeat::Safe, |_| false).await?;
+        parse_success(METHOD, &body.unwrap_or_default())
     }
 }
 

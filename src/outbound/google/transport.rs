@@ -329,3 +329,98 @@ async fn exchange(
         .await
         .map_err(|error| sent(body_error(method, error)))
 }
+
+// Requests that change data or carry a JSON body (POST, PATCH, DELETE), used by the
+// Calendar write methods. Retries are decided per method by the caller, because only some
+// of these requests are safe to repeat; see `CalendarClient`.
+
+/// One authorized request with any method and an optional JSON body.
+pub(super) struct BodyCall<'a> {
+    /// The discovery method id, such as `calendar.events.insert`, for logs and errors.
+    pub(super) method: &'static str,
+    pub(super) http_method: reqwest::Method,
+    pub(super) url: Url,
+    pub(super) query: Query,
+    pub(super) token: &'a AccessToken,
+    /// The JSON body, already serialized.
+    pub(super) body: Option<Vec<u8>>,
+    /// The maximum number of bytes read from a success body.
+    pub(super) body_limit: usize,
+}
+
+/// Sends `call` once and returns the success body, which is empty for a 204.
+///
+/// Logs one debug line with the method, status and latency, like [`get_json`].
+///
+/// # Errors
+///
+/// As [`get_json`], without the deadline error: the caller runs the retry loop.
+pub(super) async fn send_body_once(
+    http: &reqwest::Client,
+    call: &BodyCall<'_>,
+) -> Result<Vec<u8>, GoogleApiError> {
+    let method = call.method;
+    let token = call.token;
+    let started = Instant::now();
+    let mut status = None;
+
+    let result = exchange_body(http, call, &mut status)
+        .await
+        .map_err(|error| error.redact(token.expose_secret()));
+
+    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let status = status.map(|status| status.as_u16());
+    match &result {
+        Ok(_) => tracing::debug!(method, status, elapsed_ms, "Google API call succeeded"),
+        Err(error) => tracing::debug!(method, status, elapsed_ms, %error, "Google API call failed"),
+    }
+    result
+}
+
+/// Turns the outcome of a retry loop into the call's error, as [`get_json`] does.
+pub(super) fn finish_retries<T>(
+    outcome: Result<T, Failed<GoogleApiError>>,
+    policy: &RetryPolicy,
+) -> Result<T, GoogleApiError> {
+    outcome.map_err(|failed| deadline_error(failed, policy))
+}
+
+async fn exchange_body(
+    http: &reqwest::Client,
+    call: &BodyCall<'_>,
+    status_seen: &mut Option<StatusCode>,
+) -> Result<Vec<u8>, GoogleApiError> {
+    let mut url = call.url.clone();
+    call.query.apply_to(&mut url);
+
+    let mut request = http
+        .request(call.http_method.clone(), url)
+        .bearer_auth(call.token.expose_secret())
+        .header(ACCEPT, "application/json");
+    if let Some(body) = &call.body {
+        request = request
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.clone());
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|error| GoogleApiError::Unavailable {
+            message: describe_error(&error),
+        })?;
+
+    let status = response.status();
+    *status_seen = Some(status);
+
+    if !status.is_success() {
+        let retry_after = retry_after(response.headers(), Utc::now());
+        let body = read_body_limited(response, ERROR_BODY_LIMIT)
+            .await
+            .unwrap_or_default();
+        return Err(error_from_status(status, retry_after, &body));
+    }
+
+    read_body_limited(response, call.body_limit)
+        .await
+        .map_err(|error| body_error(call.method, error))
+}

@@ -517,6 +517,7 @@ fn attendee(
         response_status: Some(response_status.to_owned()),
         organizer: is_organizer.then_some(true),
         optional: optional.then_some(true),
+        ..EventAttendee::default()
     }
 }
 

@@ -8,6 +8,7 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use super::builtin::{LUNCH_UID, OFFSITE_UID, PLANNING_UID, REVIEW_UID, STANDUP_UID};
 use super::*;
+use crate::domain::models::calendar::{FreeBusyRequest, FreeBusyRequestItem, FreeBusyResponse};
 
 const OWNER: &str = "owner@example.com";
 
@@ -727,4 +728,300 @@ fn non_ascii_byday_skips_only_event() {
 
     assert_eq!(store.files_skipped, 0, "the whole file was skipped");
     assert_eq!(store.len(), 1);
+}
+
+fn freebusy_request(
+    time_min: &str,
+    time_max: &str,
+    zone: Option<&str>,
+    ids: &[&str],
+) -> FreeBusyRequest {
+    FreeBusyRequest {
+        time_min: time_min.to_owned(),
+        time_max: time_max.to_owned(),
+        time_zone: zone.map(str::to_owned),
+        items: ids
+            .iter()
+            .map(|id| FreeBusyRequestItem {
+                id: (*id).to_owned(),
+            })
+            .collect(),
+    }
+}
+
+fn busy_of(response: &FreeBusyResponse, id: &str) -> Vec<(String, String)> {
+    response.calendars[id]
+        .busy
+        .iter()
+        .map(|period| (period.start.clone(), period.end.clone()))
+        .collect()
+}
+
+fn body(value: serde_json::Value) -> EventBody {
+    EventBody::parse(value).unwrap()
+}
+
+#[test]
+fn freebusy_expands_series_and_skips_free_events() {
+    let store = CalendarStore::builtin(OWNER, now());
+    let response = store
+        .freebusy(&freebusy_request(
+            "2025-06-11T00:00:00Z",
+            "2025-06-21T00:00:00Z",
+            None,
+            &["primary", "ghost@example.com"],
+        ))
+        .unwrap();
+
+    // The standup (Mon, Wed, Fri 09:30 Berlin) without the Wednesday its EXDATE removes,
+    // the planning meeting and the design review; the offsite and the lunch are free time.
+    let expected = [
+        ("2025-06-11T07:30:00Z", "2025-06-11T07:45:00Z"),
+        ("2025-06-12T14:00:00Z", "2025-06-12T15:00:00Z"),
+        ("2025-06-13T07:30:00Z", "2025-06-13T07:45:00Z"),
+        ("2025-06-14T14:00:00Z", "2025-06-14T15:00:00Z"),
+        ("2025-06-16T07:30:00Z", "2025-06-16T07:45:00Z"),
+        ("2025-06-20T07:30:00Z", "2025-06-20T07:45:00Z"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(start, end)| ((*start).to_owned(), (*end).to_owned()))
+        .collect();
+    assert_eq!(busy_of(&response, "primary"), expected);
+
+    let ghost = &response.calendars["ghost@example.com"];
+    assert!(ghost.busy.is_empty());
+    assert_eq!(ghost.errors[0].reason.as_deref(), Some("notFound"));
+    assert_eq!(response.kind.as_deref(), Some("calendar#freeBusy"));
+}
+
+#[test]
+fn freebusy_clips_and_uses_zone() {
+    let store = CalendarStore::builtin(OWNER, now());
+    let response = store
+        .freebusy(&freebusy_request(
+            "2025-06-12T14:30:00Z",
+            "2025-06-12T16:00:00Z",
+            Some("Europe/Berlin"),
+            &[OWNER],
+        ))
+        .unwrap();
+    assert_eq!(
+        busy_of(&response, OWNER),
+        [(
+            "2025-06-12T16:30:00+02:00".to_owned(),
+            "2025-06-12T17:00:00+02:00".to_owned()
+        )]
+    );
+
+    let error = store
+        .freebusy(&freebusy_request(
+            "2025-06-12T16:00:00Z",
+            "2025-06-12T14:00:00Z",
+            None,
+            &[],
+        ))
+        .unwrap_err();
+    assert_eq!(error.code, 400);
+}
+
+#[test]
+fn declined_event_is_not_busy() {
+    let mut store = CalendarStore::builtin(OWNER, now());
+    let review = store
+        .list_events(
+            "primary",
+            &params("2025-06-14T00:00:00Z", "2025-06-15T00:00:00Z"),
+        )
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|event| event.ical_uid.as_deref() == Some(REVIEW_UID))
+        .unwrap();
+    let attendees: Vec<_> = review
+        .attendees
+        .iter()
+        .map(|attendee| {
+            let mut attendee = serde_json::to_value(attendee).unwrap();
+            if attendee["email"] == OWNER {
+                attendee["responseStatus"] = "declined".into();
+            }
+            attendee
+        })
+        .collect();
+    store
+        .patch_event(
+            "primary",
+            &review.id,
+            body(serde_json::json!({ "attendees": attendees })),
+            now(),
+        )
+        .unwrap();
+
+    let response = store
+        .freebusy(&freebusy_request(
+            "2025-06-14T00:00:00Z",
+            "2025-06-15T00:00:00Z",
+            None,
+            &["primary"],
+        ))
+        .unwrap();
+    assert!(busy_of(&response, "primary").is_empty());
+}
+
+#[test]
+fn insert_checks_id_and_zone() {
+    let mut store = CalendarStore::builtin(OWNER, now());
+    let event = serde_json::json!({
+        "id": "abcde12345",
+        "summary": "Call",
+        "start": { "dateTime": "2025-07-01T10:00:00+02:00" },
+        "end": { "dateTime": "2025-07-01T11:00:00+02:00" }
+    });
+    let created = store
+        .insert_event("primary", body(event.clone()), now())
+        .unwrap();
+    assert_eq!(created.id, "abcde12345");
+    assert_eq!(
+        created.start.date_time.as_deref(),
+        Some("2025-07-01T08:00:00Z")
+    );
+
+    let error = store
+        .insert_event("primary", body(event), now())
+        .unwrap_err();
+    assert_eq!(error.code, 409);
+
+    let bad_id = serde_json::json!({
+        "id": "ABC_xyz",
+        "start": { "date": "2025-07-01" }, "end": { "date": "2025-07-02" }
+    });
+    assert_eq!(
+        store
+            .insert_event("primary", body(bad_id), now())
+            .unwrap_err()
+            .code,
+        400
+    );
+
+    let no_zone = serde_json::json!({
+        "start": { "dateTime": "2025-07-01T10:00:00+02:00" },
+        "end": { "dateTime": "2025-07-01T11:00:00+02:00" },
+        "recurrence": ["RRULE:FREQ=DAILY;COUNT=3"]
+    });
+    let error = store
+        .insert_event("primary", body(no_zone), now())
+        .unwrap_err();
+    assert!(error.message.contains("time zone"), "{}", error.message);
+
+    let empty_day = serde_json::json!({
+        "start": { "date": "2025-07-01" }, "end": { "date": "2025-07-01" }
+    });
+    assert_eq!(
+        store
+            .insert_event("primary", body(empty_day), now())
+            .unwrap_err()
+            .code,
+        400
+    );
+
+    let other_calendar = serde_json::json!({
+        "start": { "date": "2025-07-01" }, "end": { "date": "2025-07-02" }
+    });
+    assert_eq!(
+        store
+            .insert_event("ghost@example.com", body(other_calendar), now())
+            .unwrap_err()
+            .code,
+        404
+    );
+}
+
+#[test]
+fn instance_patch_and_delete_become_exceptions() {
+    let mut store = CalendarStore::builtin(OWNER, now());
+    let series = store
+        .insert_event(
+            "primary",
+            body(serde_json::json!({
+                "summary": "Daily",
+                "start": { "dateTime": "2025-10-24T09:00:00", "timeZone": "Europe/Berlin" },
+                "end": { "dateTime": "2025-10-24T09:15:00", "timeZone": "Europe/Berlin" },
+                "recurrence": ["RRULE:FREQ=DAILY;COUNT=4"]
+            })),
+            now(),
+        )
+        .unwrap();
+    let window = params("2025-10-24T00:00:00Z", "2025-10-28T00:00:00Z");
+    let starts = |store: &CalendarStore| -> Vec<String> {
+        store
+            .list_events("primary", &window)
+            .unwrap()
+            .items
+            .iter()
+            .filter(|event| event.recurring_event_id.as_deref() == Some(series.id.as_str()))
+            .map(|event| event.start.date_time.clone().unwrap())
+            .collect()
+    };
+    // 09:00 local on each day, across the end of summer time on 2025-10-26.
+    assert_eq!(
+        starts(&store),
+        [
+            "2025-10-24T09:00:00+02:00",
+            "2025-10-25T09:00:00+02:00",
+            "2025-10-26T09:00:00+01:00",
+            "2025-10-27T09:00:00+01:00",
+        ]
+    );
+
+    let second = format!("{}_20251025T070000Z", series.id);
+    let moved = store
+        .patch_event(
+            "primary",
+            &second,
+            body(serde_json::json!({
+                "summary": "Moved",
+                "start": { "dateTime": "2025-10-25T10:00:00", "timeZone": "Europe/Berlin" },
+                "end": { "dateTime": "2025-10-25T10:15:00", "timeZone": "Europe/Berlin" }
+            })),
+            now(),
+        )
+        .unwrap();
+    assert_eq!(moved.id, second);
+    assert_eq!(
+        moved.recurring_event_id.as_deref(),
+        Some(series.id.as_str())
+    );
+    assert_eq!(moved.summary.as_deref(), Some("Moved"));
+
+    let third = format!("{}_20251026T080000Z", series.id);
+    store.delete_event("primary", &third, now()).unwrap();
+    assert_eq!(
+        store
+            .delete_event("primary", &third, now())
+            .unwrap_err()
+            .code,
+        410
+    );
+    assert_eq!(
+        starts(&store),
+        [
+            "2025-10-24T09:00:00+02:00",
+            "2025-10-25T10:00:00+02:00",
+            "2025-10-27T09:00:00+01:00",
+        ]
+    );
+
+    // A start the rule does not produce is no occurrence.
+    let unknown = format!("{}_20251025T080000Z", series.id);
+    assert_eq!(
+        store
+            .delete_event("primary", &unknown, now())
+            .unwrap_err()
+            .code,
+        404
+    );
+
+    store.delete_event("primary", &series.id, now()).unwrap();
+    assert!(starts(&store).is_empty());
 }

@@ -524,6 +524,8 @@ fn every_tool_has_object_schemas_and_annotations() {
             "calendar_list_calendars",
             "calendar_list_events",
             "calendar_get_event",
+            "calendar_query_freebusy",
+            "calendar_find_free_slots",
             "hub_status",
         ]
     );

@@ -27,14 +27,21 @@ const DESCRIPTION_MAX_CHARS: usize = 4_000;
 /// The description budget per event in a list, in characters.
 const LIST_DESCRIPTION_CHARS: usize = 160;
 
-fn invalid(tool: &'static str, field: &str, reason: impl std::fmt::Display) -> ToolError {
+pub(super) fn invalid(
+    tool: &'static str,
+    field: &str,
+    reason: impl std::fmt::Display,
+) -> ToolError {
     ToolError::InvalidArguments {
         tool,
         message: format!("field `{field}`: {reason}"),
     }
 }
 
-fn calendar_id(tool: &'static str, value: Option<String>) -> Result<CalendarId, ToolError> {
+pub(super) fn calendar_id(
+    tool: &'static str,
+    value: Option<String>,
+) -> Result<CalendarId, ToolError> {
     match value.filter(|id| !id.trim().is_empty()) {
         None => Ok(CalendarId::primary()),
         Some(id) => {

@@ -28,39 +28,37 @@ const MAX_RECIPIENTS: usize = 500;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MessageArgs {
-    /// Each `a@example.com` or `Ann Lee <a@example.com>`.
-    #[serde(default)]
-    pub(crate) to: Vec<String>,
+    /// `a@x.org` or `Ann <a@x.org>`.
+    pub(crate) to: Option<Vec<String>>,
     /// Cc recipients.
-    #[serde(default)]
-    pub(crate) cc: Vec<String>,
+    pub(crate) cc: Option<Vec<String>>,
     /// Bcc recipients.
-    #[serde(default)]
-    pub(crate) bcc: Vec<String>,
-    /// Reply-To address.
+    pub(crate) bcc: Option<Vec<String>>,
+    /// Reply-To.
     pub(crate) reply_to: Option<String>,
-    /// Subject line.
-    #[serde(default)]
-    pub(crate) subject: String,
-    /// Plain-text body.
-    #[serde(default)]
-    pub(crate) body: String,
-    /// HTML alternative to `body`.
+    /// Subject.
+    pub(crate) subject: Option<String>,
+    /// Plain text.
+    pub(crate) body: Option<String>,
+    /// HTML version of `body`.
     pub(crate) html_body: Option<String>,
-    /// Paths of files in the upload folder (HUB_UPLOAD_DIR), 25 MB in all.
-    #[serde(default)]
-    pub(crate) attachments: Vec<String>,
+    /// Files in HUB_UPLOAD_DIR.
+    pub(crate) attachments: Option<Vec<String>>,
 }
 
 impl Validate for MessageArgs {
     fn validate(&self) -> Result<(), (&'static str, String)> {
-        check_count("to", self.to.len())?;
-        check_count("cc", self.cc.len())?;
-        check_count("bcc", self.bcc.len())
+        check_count("to", &self.to)?;
+        check_count("cc", &self.cc)?;
+        check_count("bcc", &self.bcc)
     }
 }
 
-pub(super) fn check_count(field: &'static str, count: usize) -> Result<(), (&'static str, String)> {
+pub(super) fn check_count(
+    field: &'static str,
+    list: &Option<Vec<String>>,
+) -> Result<(), (&'static str, String)> {
+    let count = list.as_ref().map_or(0, Vec::len);
     if count > MAX_RECIPIENTS {
         return Err((
             field,
@@ -83,14 +81,15 @@ impl MessageArgs {
         settings: &ToolSettings,
     ) -> Result<Composition, ToolError> {
         let composition = Composition {
-            to: parse_addresses(tool, "to", &self.to)?,
-            cc: parse_addresses(tool, "cc", &self.cc)?,
-            bcc: parse_addresses(tool, "bcc", &self.bcc)?,
+            to: parse_addresses(tool, "to", &self.to.unwrap_or_default())?,
+            cc: parse_addresses(tool, "cc", &self.cc.unwrap_or_default())?,
+            bcc: parse_addresses(tool, "bcc", &self.bcc.unwrap_or_default())?,
             reply_to: parse_addresses(tool, "reply_to", self.reply_to.as_slice())?,
-            subject: self.subject,
-            text_body: self.body,
+            subject: self.subject.unwrap_or_default(),
+            text_body: self.body.unwrap_or_default(),
             html_body: self.html_body,
-            attachments: read_attachments(tool, settings, &self.attachments).await?,
+            attachments: read_attachments(tool, settings, &self.attachments.unwrap_or_default())
+                .await?,
             in_reply_to: None,
             references: Vec::new(),
         };
@@ -385,7 +384,7 @@ impl Tool for CreateDraft {
     type Output = MailResult;
 
     const NAME: &'static str = "gmail_create_draft";
-    const TITLE: &'static str = "Save a Gmail draft";
+    const TITLE: &'static str = "Save a draft";
     const DESCRIPTION: &'static str =
         "Save a new email as a Gmail draft, unsent. Recipients may be empty. Returns the draft id.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::ADDITIVE;
@@ -424,37 +423,31 @@ pub(crate) struct UpdateDraft;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateDraftArgs {
-    /// From gmail_create_draft or gmail_list_drafts.
+    /// The draft's id.
     draft_id: String,
-    /// Each `a@example.com` or `Ann Lee <a@example.com>`.
-    #[serde(default)]
-    to: Vec<String>,
+    /// `a@x.org` or `Ann <a@x.org>`.
+    to: Option<Vec<String>>,
     /// Cc recipients.
-    #[serde(default)]
-    cc: Vec<String>,
+    cc: Option<Vec<String>>,
     /// Bcc recipients.
-    #[serde(default)]
-    bcc: Vec<String>,
-    /// Reply-To address.
+    bcc: Option<Vec<String>>,
+    /// Reply-To.
     reply_to: Option<String>,
-    /// Subject line.
-    #[serde(default)]
-    subject: String,
-    /// Plain-text body.
-    #[serde(default)]
-    body: String,
-    /// HTML alternative to `body`.
+    /// Subject.
+    subject: Option<String>,
+    /// Plain text.
+    body: Option<String>,
+    /// HTML version of `body`.
     html_body: Option<String>,
-    /// Paths of files in the upload folder (HUB_UPLOAD_DIR), 25 MB in all.
-    #[serde(default)]
-    attachments: Vec<String>,
+    /// Files in HUB_UPLOAD_DIR.
+    attachments: Option<Vec<String>>,
 }
 
 impl Validate for UpdateDraftArgs {
     fn validate(&self) -> Result<(), (&'static str, String)> {
-        check_count("to", self.to.len())?;
-        check_count("cc", self.cc.len())?;
-        check_count("bcc", self.bcc.len())
+        check_count("to", &self.to)?;
+        check_count("cc", &self.cc)?;
+        check_count("bcc", &self.bcc)
     }
 }
 
@@ -464,8 +457,9 @@ impl Tool for UpdateDraft {
     type Output = MailResult;
 
     const NAME: &'static str = "gmail_update_draft";
-    const TITLE: &'static str = "Replace a Gmail draft";
-    const DESCRIPTION: &'static str = "Replace a Gmail draft's whole content, unsent; fields left out are emptied. A reply draft stays in its thread.";
+    const TITLE: &'static str = "Replace a draft";
+    const DESCRIPTION: &'static str =
+        "Replace all of a Gmail draft's content without sending; fields left out are emptied.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::DESTRUCTIVE_IDEMPOTENT;
     const ACCESS: RequiredAccess = RequiredAccess::Gmail(GmailAccess::Draft);
 

@@ -28,10 +28,9 @@ pub(crate) struct ListDrafts;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListDraftsArgs {
-    /// Gmail search syntax to filter the drafts, e.g. `to:ann@example.com`. Empty lists all.
-    #[serde(default)]
-    query: String,
-    /// Drafts per page (1-100, default 20).
+    /// Gmail search syntax, e.g. `to:ann@example.com`.
+    query: Option<String>,
+    /// Page size (1-100, default 20).
     #[schemars(range(min = 1, max = 100))]
     max_results: Option<u32>,
     /// `next_page_token` of the previous page.
@@ -41,7 +40,7 @@ pub(crate) struct ListDraftsArgs {
 impl Validate for ListDraftsArgs {
     fn validate(&self) -> Result<(), (&'static str, String)> {
         check_range("max_results", self.max_results, 1, MAX_MAX_RESULTS)?;
-        check_length("query", Some(&self.query), MAX_QUERY_CHARS)?;
+        check_length("query", self.query.as_deref(), MAX_QUERY_CHARS)?;
         check_length("page_token", self.page_token.as_deref(), MAX_TOKEN_CHARS)
     }
 }
@@ -77,8 +76,9 @@ impl Tool for ListDrafts {
     type Output = DraftList;
 
     const NAME: &'static str = "gmail_list_drafts";
-    const TITLE: &'static str = "List Gmail drafts";
-    const DESCRIPTION: &'static str = "List the user's Gmail drafts, newest first, with draft id, recipients, subject and snippet. Filter with Gmail search syntax; page with next_page_token.";
+    const TITLE: &'static str = "List drafts";
+    const DESCRIPTION: &'static str =
+        "List Gmail drafts, newest first, with id, recipients, subject and snippet; paged.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::READ_ONLY;
     const ACCESS: RequiredAccess = RequiredAccess::Gmail(GmailAccess::Draft);
 
@@ -88,7 +88,10 @@ impl Tool for ListDrafts {
         args: Self::Args,
     ) -> Result<Self::Output, ToolError> {
         let query = DraftListQuery {
-            query: Some(args.query.trim().to_owned()).filter(|query| !query.is_empty()),
+            query: args
+                .query
+                .map(|query| query.trim().to_owned())
+                .filter(|query| !query.is_empty()),
             max_results: args.max_results.unwrap_or(DEFAULT_MAX_RESULTS),
             page_token: args.page_token.filter(|token| !token.is_empty()),
             include_spam_trash: false,
@@ -202,7 +205,7 @@ pub(crate) struct DeleteDraft;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DraftIdArgs {
-    /// Draft id from gmail_create_draft or gmail_list_drafts.
+    /// The draft's id.
     pub(crate) draft_id: String,
 }
 
@@ -222,7 +225,7 @@ impl Tool for DeleteDraft {
     type Output = DeletedDraft;
 
     const NAME: &'static str = "gmail_delete_draft";
-    const TITLE: &'static str = "Delete a Gmail draft";
+    const TITLE: &'static str = "Delete a draft";
     const DESCRIPTION: &'static str =
         "Delete a Gmail draft for good; it does not go to the trash and cannot be restored.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::DESTRUCTIVE_IDEMPOTENT;

@@ -37,16 +37,13 @@ pub(crate) struct ModifyLabelsArgs {
     /// 1 to 1000 message ids.
     message_ids: Vec<String>,
     /// Label ids or names to add.
-    #[serde(default)]
-    add_labels: Vec<String>,
+    add_labels: Option<Vec<String>>,
     /// Label ids or names to remove.
-    #[serde(default)]
-    remove_labels: Vec<String>,
-    /// `read` or `unread`.
+    remove_labels: Option<Vec<String>>,
+    /// Read state.
     mark: Option<ReadState>,
     /// Remove from the inbox.
-    #[serde(default)]
-    archive: bool,
+    archive: Option<bool>,
 }
 
 impl Validate for ModifyLabelsArgs {
@@ -60,10 +57,11 @@ impl Validate for ModifyLabelsArgs {
                 ),
             ));
         }
-        if self.add_labels.is_empty()
-            && self.remove_labels.is_empty()
+        let empty = |list: &Option<Vec<String>>| list.as_ref().is_none_or(Vec::is_empty);
+        if empty(&self.add_labels)
+            && empty(&self.remove_labels)
             && self.mark.is_none()
-            && !self.archive
+            && !self.archive.unwrap_or(false)
         {
             return Err((
                 "add_labels",
@@ -74,9 +72,11 @@ impl Validate for ModifyLabelsArgs {
     }
 }
 
-/// The label changes made.
+/// The label changes made. The message ids appear in the text only.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct LabelChangeResult {
+    #[serde(skip)]
+    #[schemars(skip)]
     message_ids: Vec<String>,
     added: Vec<String>,
     removed: Vec<String>,
@@ -90,8 +90,9 @@ impl Tool for ModifyLabels {
     type Output = LabelChangeResult;
 
     const NAME: &'static str = "gmail_modify_labels";
-    const TITLE: &'static str = "Change labels of Gmail messages";
-    const DESCRIPTION: &'static str = "Add or remove labels (id or name) on Gmail messages, mark them read or unread, or archive them.";
+    const TITLE: &'static str = "Label messages";
+    const DESCRIPTION: &'static str =
+        "Add or remove labels (id or name) on Gmail messages, mark read or unread, or archive.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::DESTRUCTIVE_IDEMPOTENT;
     const ACCESS: RequiredAccess = RequiredAccess::Gmail(GmailAccess::Organize);
 
@@ -161,10 +162,13 @@ async fn resolve_changes(
     context: &ToolContext,
     args: &ModifyLabelsArgs,
 ) -> Result<LabelChanges, ToolError> {
-    let named = args
-        .add_labels
+    let (add, remove) = (
+        args.add_labels.as_deref().unwrap_or_default(),
+        args.remove_labels.as_deref().unwrap_or_default(),
+    );
+    let named = add
         .iter()
-        .chain(&args.remove_labels)
+        .chain(remove)
         .any(|label| !is_system_or_user_id(label));
     let labels = if named {
         let gmail = &context.gmail;
@@ -179,12 +183,8 @@ async fn resolve_changes(
 
     let mut changes = LabelChanges::default();
     for (field, names, target) in [
-        ("add_labels", &args.add_labels, &mut changes.add_label_ids),
-        (
-            "remove_labels",
-            &args.remove_labels,
-            &mut changes.remove_label_ids,
-        ),
+        ("add_labels", add, &mut changes.add_label_ids),
+        ("remove_labels", remove, &mut changes.remove_label_ids),
     ] {
         for name in names {
             let id = label_id(&labels, name).ok_or_else(|| ToolError::InvalidArguments {
@@ -201,7 +201,7 @@ async fn resolve_changes(
         Some(ReadState::Unread) => push_unique(&mut changes.add_label_ids, "UNREAD".to_owned()),
         None => {}
     }
-    if args.archive {
+    if args.archive.unwrap_or(false) {
         push_unique(&mut changes.remove_label_ids, "INBOX".to_owned());
     }
 
@@ -295,10 +295,13 @@ pub(crate) struct MessageIdArgs {
 
 impl Validate for MessageIdArgs {}
 
-/// A message after it was moved into or out of the trash.
+/// A message after it was moved into or out of the trash. The thread id appears in the
+/// text only.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct TrashResult {
     message_id: String,
+    #[serde(skip)]
+    #[schemars(skip)]
     thread_id: String,
     /// Whether the message is now in the trash.
     in_trash: bool,
@@ -341,8 +344,9 @@ impl Tool for TrashMessage {
     type Output = TrashResult;
 
     const NAME: &'static str = "gmail_trash_message";
-    const TITLE: &'static str = "Move a Gmail message to the trash";
-    const DESCRIPTION: &'static str = "Move a Gmail message to the trash. It can be restored with gmail_untrash_message until Gmail deletes it after 30 days.";
+    const TITLE: &'static str = "Trash a message";
+    const DESCRIPTION: &'static str =
+        "Move a Gmail message to the trash; gmail_untrash_message restores it within 30 days.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::DESTRUCTIVE_IDEMPOTENT;
     const ACCESS: RequiredAccess = RequiredAccess::Gmail(GmailAccess::Organize);
 
@@ -364,8 +368,9 @@ impl Tool for UntrashMessage {
     type Output = TrashResult;
 
     const NAME: &'static str = "gmail_untrash_message";
-    const TITLE: &'static str = "Restore a Gmail message from the trash";
-    const DESCRIPTION: &'static str = "Take a Gmail message out of the trash. Find trashed messages with gmail_search_messages and `in:trash`.";
+    const TITLE: &'static str = "Untrash a message";
+    const DESCRIPTION: &'static str =
+        "Take a Gmail message out of the trash. Find trashed ones with the search `in:trash`.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::DESTRUCTIVE_IDEMPOTENT;
     const ACCESS: RequiredAccess = RequiredAccess::Gmail(GmailAccess::Organize);
 
@@ -414,7 +419,7 @@ pub(crate) struct CreateLabel;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateLabelArgs {
-    /// The label's name; `/` nests it under another label, as in `Projects/Hub`.
+    /// `/` nests it: `Projects/Hub`.
     name: String,
 }
 
@@ -444,8 +449,9 @@ impl Tool for CreateLabel {
     type Output = CreatedLabel;
 
     const NAME: &'static str = "gmail_create_label";
-    const TITLE: &'static str = "Create a Gmail label";
-    const DESCRIPTION: &'static str = "Create a user label in Gmail. Fails if a label of that name exists; see gmail_list_labels. Apply it with gmail_modify_labels.";
+    const TITLE: &'static str = "Create a label";
+    const DESCRIPTION: &'static str =
+        "Create a Gmail user label; an existing name fails. Apply it with gmail_modify_labels.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::ADDITIVE;
     const ACCESS: RequiredAccess = RequiredAccess::Gmail(GmailAccess::Organize);
 

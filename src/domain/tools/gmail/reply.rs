@@ -119,30 +119,25 @@ pub(crate) struct Reply;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReplyArgs {
-    /// The message to reply to.
+    /// Message to reply to.
     message_id: String,
-    /// Plain-text body.
-    #[serde(default)]
-    body: String,
-    /// HTML alternative to `body`.
+    /// Plain text.
+    body: Option<String>,
+    /// HTML version of `body`.
     html_body: Option<String>,
-    /// Also reply to all other recipients.
-    #[serde(default)]
-    reply_all: bool,
-    /// More Cc recipients.
-    #[serde(default)]
-    cc: Vec<String>,
-    /// Paths of files in the upload folder (HUB_UPLOAD_DIR).
-    #[serde(default)]
-    attachments: Vec<String>,
-    /// Send now (needs HUB_GMAIL_ACCESS=send) instead of saving a draft.
-    #[serde(default)]
-    send: bool,
+    /// Reply to all.
+    reply_all: Option<bool>,
+    /// More Cc.
+    cc: Option<Vec<String>>,
+    /// Files in HUB_UPLOAD_DIR.
+    attachments: Option<Vec<String>>,
+    /// Send, not draft; needs send access.
+    send: Option<bool>,
 }
 
 impl Validate for ReplyArgs {
     fn validate(&self) -> Result<(), (&'static str, String)> {
-        check_count("cc", self.cc.len())
+        check_count("cc", &self.cc)
     }
 }
 
@@ -152,8 +147,8 @@ impl Tool for Reply {
     type Output = MailResult;
 
     const NAME: &'static str = "gmail_reply";
-    const TITLE: &'static str = "Reply to a Gmail message";
-    const DESCRIPTION: &'static str = "Reply in a Gmail message's thread, to the sender or with reply_all to everyone but the user. Saves a draft unless send is true.";
+    const TITLE: &'static str = "Reply to a message";
+    const DESCRIPTION: &'static str = "Reply in the thread to the sender, or to all but the user; saves a draft unless send is true.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::DESTRUCTIVE;
     const ACCESS: RequiredAccess = RequiredAccess::Gmail(GmailAccess::Draft);
 
@@ -164,12 +159,17 @@ impl Tool for Reply {
     ) -> Result<Self::Output, ToolError> {
         let id = MessageId::new(args.message_id)
             .map_err(|error| invalid_id(Self::NAME, "message_id", error))?;
-        if args.send {
+        let send = args.send.unwrap_or(false);
+        if send {
             check_send_allowed(context, Self::NAME)?;
         }
-        let extra_cc = parse_addresses(Self::NAME, "cc", &args.cc)?;
-        let attachments =
-            read_attachments(Self::NAME, context.settings(), &args.attachments).await?;
+        let extra_cc = parse_addresses(Self::NAME, "cc", &args.cc.unwrap_or_default())?;
+        let attachments = read_attachments(
+            Self::NAME,
+            context.settings(),
+            &args.attachments.unwrap_or_default(),
+        )
+        .await?;
 
         let format = MessageFormat::Metadata(
             REPLY_HEADERS
@@ -180,7 +180,7 @@ impl Tool for Reply {
         let original = fetch_original(context, &id, &format).await?;
         let own = own_address(context).await?;
 
-        let (to, cc) = reply_recipients(&original, &own, args.reply_all, extra_cc);
+        let (to, cc) = reply_recipients(&original, &own, args.reply_all.unwrap_or(false), extra_cc);
         if to.is_empty() && cc.is_empty() {
             return Err(ToolError::Rejected(format!(
                 "message {id} has no address to reply to other than the user's own"
@@ -211,7 +211,7 @@ impl Tool for Reply {
                 &["re:"],
                 &decoded_header(&original, "Subject").unwrap_or_default(),
             ),
-            text_body: args.body,
+            text_body: args.body.unwrap_or_default(),
             html_body: args.html_body,
             attachments,
             in_reply_to: original_id,
@@ -224,7 +224,7 @@ impl Tool for Reply {
         check_recipients(Self::NAME, context.settings(), &composition)?;
 
         let thread_id = ThreadId::new(original.thread_id.clone()).ok();
-        send_or_save(context, Self::NAME, &composition, thread_id, args.send).await
+        send_or_save(context, Self::NAME, &composition, thread_id, send).await
     }
 }
 
@@ -290,33 +290,27 @@ pub(crate) struct Forward;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ForwardArgs {
-    /// The message to forward.
+    /// Message to forward.
     message_id: String,
-    /// Each `a@example.com` or `Ann Lee <a@example.com>`.
-    #[serde(default)]
-    to: Vec<String>,
+    /// `a@x.org` or `Ann <a@x.org>`.
+    to: Option<Vec<String>>,
     /// Cc recipients.
-    #[serde(default)]
-    cc: Vec<String>,
+    cc: Option<Vec<String>>,
     /// Bcc recipients.
-    #[serde(default)]
-    bcc: Vec<String>,
-    /// A note above the forwarded message.
-    #[serde(default)]
-    body: String,
-    /// Paths of more files in the upload folder; the original's are kept.
-    #[serde(default)]
-    attachments: Vec<String>,
-    /// Send now (needs HUB_GMAIL_ACCESS=send) instead of saving a draft.
-    #[serde(default)]
-    send: bool,
+    bcc: Option<Vec<String>>,
+    /// A note above the original.
+    body: Option<String>,
+    /// More files in HUB_UPLOAD_DIR.
+    attachments: Option<Vec<String>>,
+    /// Send, not draft; needs send access.
+    send: Option<bool>,
 }
 
 impl Validate for ForwardArgs {
     fn validate(&self) -> Result<(), (&'static str, String)> {
-        check_count("to", self.to.len())?;
-        check_count("cc", self.cc.len())?;
-        check_count("bcc", self.bcc.len())
+        check_count("to", &self.to)?;
+        check_count("cc", &self.cc)?;
+        check_count("bcc", &self.bcc)
     }
 }
 
@@ -326,8 +320,8 @@ impl Tool for Forward {
     type Output = MailResult;
 
     const NAME: &'static str = "gmail_forward";
-    const TITLE: &'static str = "Forward a Gmail message";
-    const DESCRIPTION: &'static str = "Forward a Gmail message with its attachments and an optional note. Saves a draft unless send is true.";
+    const TITLE: &'static str = "Forward a message";
+    const DESCRIPTION: &'static str = "Forward a Gmail message with its attachments and a note; saves a draft unless send is true.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::DESTRUCTIVE;
     const ACCESS: RequiredAccess = RequiredAccess::Gmail(GmailAccess::Draft);
 
@@ -338,13 +332,19 @@ impl Tool for Forward {
     ) -> Result<Self::Output, ToolError> {
         let id = MessageId::new(args.message_id)
             .map_err(|error| invalid_id(Self::NAME, "message_id", error))?;
-        if args.send {
+        let send = args.send.unwrap_or(false);
+        if send {
             check_send_allowed(context, Self::NAME)?;
         }
-        let to = parse_addresses(Self::NAME, "to", &args.to)?;
-        let cc = parse_addresses(Self::NAME, "cc", &args.cc)?;
-        let bcc = parse_addresses(Self::NAME, "bcc", &args.bcc)?;
-        let extra = read_attachments(Self::NAME, context.settings(), &args.attachments).await?;
+        let to = parse_addresses(Self::NAME, "to", &args.to.unwrap_or_default())?;
+        let cc = parse_addresses(Self::NAME, "cc", &args.cc.unwrap_or_default())?;
+        let bcc = parse_addresses(Self::NAME, "bcc", &args.bcc.unwrap_or_default())?;
+        let extra = read_attachments(
+            Self::NAME,
+            context.settings(),
+            &args.attachments.unwrap_or_default(),
+        )
+        .await?;
 
         let original = fetch_original(context, &id, &MessageFormat::Full).await?;
         let content = original
@@ -365,7 +365,7 @@ impl Tool for Forward {
                 &["fwd:", "fw:"],
                 &decoded_header(&original, "Subject").unwrap_or_default(),
             ),
-            text_body: forwarded_text(&args.body, &original, &content.body),
+            text_body: forwarded_text(&args.body.unwrap_or_default(), &original, &content.body),
             attachments,
             ..Composition::default()
         };
@@ -373,11 +373,11 @@ impl Tool for Forward {
             .validate()
             .map_err(|error| compose_error(Self::NAME, error))?;
         // A draft may wait for its recipients; one that names some is checked now.
-        if args.send || !composition.recipients().is_empty() {
+        if send || !composition.recipients().is_empty() {
             check_recipients(Self::NAME, context.settings(), &composition)?;
         }
 
-        send_or_save(context, Self::NAME, &composition, None, args.send).await
+        send_or_save(context, Self::NAME, &composition, None, send).await
     }
 }
 

@@ -62,8 +62,9 @@ impl Tool for SendDraft {
     type Output = MailResult;
 
     const NAME: &'static str = "gmail_send_draft";
-    const TITLE: &'static str = "Send a Gmail draft";
-    const DESCRIPTION: &'static str = "Send an existing Gmail draft as it is. The draft is gone afterwards; the sent message keeps its thread.";
+    const TITLE: &'static str = "Send a draft";
+    const DESCRIPTION: &'static str =
+        "Send an existing Gmail draft as it is; the sent message keeps the draft's thread.";
     const ANNOTATIONS: ToolAnnotations = ToolAnnotations::DESTRUCTIVE;
     const ACCESS: RequiredAccess = RequiredAccess::Gmail(GmailAccess::Send);
 
