@@ -10,9 +10,12 @@ shared="${1:-$fuzz_dir/../../shared/corpus}"
 out="$fuzz_dir/corpus"
 
 # Catalog order of the tools; the tool_arguments target picks a tool by its first byte.
-# The replay test checks that the seed directories name real tools.
+# The replay test checks that the seed directories name real tools. The fuzz build has no
+# gmail-send feature, so gmail_send_message and gmail_send_draft are not in its catalog.
 tools=(gmail_search_messages gmail_get_message gmail_get_thread gmail_list_labels
-       gmail_get_attachment calendar_list_calendars calendar_list_events
+       gmail_get_attachment gmail_modify_labels gmail_trash_message gmail_untrash_message
+       gmail_create_label gmail_create_draft gmail_update_draft gmail_list_drafts
+       gmail_delete_draft gmail_reply gmail_forward calendar_list_calendars calendar_list_events
        calendar_get_event calendar_query_freebusy calendar_find_free_slots
        calendar_create_event calendar_update_event calendar_delete_event
        calendar_respond_to_event hub_status)
