@@ -14,6 +14,7 @@ use mcp_google_hub::outbound::http::{HttpSettings, build_client};
 use mcp_google_hub::sandbox::{Sandbox, SandboxOptions};
 use serde_json::{Value, json};
 
+#[cfg(feature = "gmail-send")]
 const USER: &str = "sandbox.user@example.com";
 
 /// A hub at one access level over a fresh built-in sandbox, with its own upload folder.
@@ -46,8 +47,13 @@ impl Hub {
         }
     }
 
+    #[cfg(feature = "gmail-send")]
     async fn send_level() -> Self {
         Self::start("send", None).await
+    }
+
+    async fn draft_level() -> Self {
+        Self::start("draft", None).await
     }
 
     /// Calls a tool that must succeed and returns its structured result.
@@ -123,6 +129,7 @@ fn labels(value: &Value) -> Vec<&str> {
         .collect()
 }
 
+#[cfg(feature = "gmail-send")]
 #[tokio::test]
 async fn send_lands_in_sent_with_own_thread() {
     let hub = Hub::send_level().await;
@@ -166,6 +173,7 @@ async fn send_lands_in_sent_with_own_thread() {
     assert_eq!(read["attachments"][0]["mime_type"], "text/plain");
 }
 
+#[cfg(feature = "gmail-send")]
 #[tokio::test]
 async fn send_needs_a_recipient() {
     let hub = Hub::send_level().await;
@@ -180,7 +188,7 @@ async fn send_needs_a_recipient() {
 
 #[tokio::test]
 async fn header_injection_rejected_naming_field() {
-    let hub = Hub::send_level().await;
+    let hub = Hub::draft_level().await;
     let cases = [
         (
             json!({ "to": ["a@example.org"], "subject": "Hi\r\nBcc: eve@evil.example" }),
@@ -204,7 +212,7 @@ async fn header_injection_rejected_naming_field() {
         ),
     ];
     for (arguments, field) in cases {
-        let error = hub.fail("gmail_send_message", arguments.clone()).await;
+        let error = hub.fail("gmail_create_draft", arguments.clone()).await;
         assert_eq!(
             error.category(),
             ErrorCategory::InvalidArgument,
@@ -215,12 +223,12 @@ async fn header_injection_rejected_naming_field() {
             "{field}: {error}"
         );
     }
-    assert!(hub.search("in:sent subject:Hi").await.is_empty());
+    assert!(hub.search("in:drafts subject:Hi").await.is_empty());
 }
 
 #[tokio::test]
 async fn invalid_address_rejected_naming_field() {
-    let hub = Hub::send_level().await;
+    let hub = Hub::draft_level().await;
 
     let error = hub
         .fail(
@@ -232,6 +240,7 @@ async fn invalid_address_rejected_naming_field() {
     assert!(error.to_string().contains("`to[1]`"), "{error}");
 }
 
+#[cfg(feature = "gmail-send")]
 #[tokio::test]
 async fn reply_all_threads_and_excludes_self() {
     let hub = Hub::send_level().await;
@@ -270,7 +279,7 @@ async fn reply_all_threads_and_excludes_self() {
 
 #[tokio::test]
 async fn reply_keeps_single_re_and_references() {
-    let hub = Hub::send_level().await;
+    let hub = Hub::draft_level().await;
     // The third message of the launch thread already has a `Re:` subject and replies to
     // the second.
     let ids = hub.search("subject:launch from:margaret").await;
@@ -315,7 +324,7 @@ async fn reply_keeps_single_re_and_references() {
 
 #[tokio::test]
 async fn reply_to_own_message_goes_to_its_recipient() {
-    let hub = Hub::send_level().await;
+    let hub = Hub::draft_level().await;
     let own = hub.only("from:me subject:launch").await;
 
     let draft = hub
@@ -333,6 +342,7 @@ async fn reply_to_own_message_goes_to_its_recipient() {
     assert_eq!(saved.header("In-Reply-To"), Some("<launch-2@example.com>"));
 }
 
+#[cfg(feature = "gmail-send")]
 #[tokio::test]
 async fn forward_keeps_attachments() {
     let hub = Hub::send_level().await;
@@ -374,7 +384,7 @@ async fn forward_keeps_attachments() {
 
 #[tokio::test]
 async fn forward_adds_fwd_once() {
-    let hub = Hub::send_level().await;
+    let hub = Hub::draft_level().await;
     let forwarded = hub.only("subject:tea").await;
 
     let draft = hub
@@ -388,6 +398,7 @@ async fn forward_adds_fwd_once() {
     assert_eq!(saved.header("Subject"), Some("Fwd: Tea on Thursday?"));
 }
 
+#[cfg(feature = "gmail-send")]
 #[tokio::test]
 async fn drafts_persist_update_and_send() {
     let hub = Hub::send_level().await;
@@ -443,7 +454,7 @@ async fn drafts_persist_update_and_send() {
 
 #[tokio::test]
 async fn draft_delete_is_final() {
-    let hub = Hub::send_level().await;
+    let hub = Hub::draft_level().await;
     let created = hub
         .call("gmail_create_draft", json!({ "subject": "scratch" }))
         .await;
@@ -533,6 +544,7 @@ async fn trash_and_untrash_round_trip() {
     assert_eq!(hub.search("in:inbox subject:welcome").await, [welcome]);
 }
 
+#[cfg(feature = "gmail-send")]
 #[tokio::test]
 async fn allowlist_rejects_recipient_naming_field() {
     let hub = Hub::start("send", Some("@example.org, boss@example.net")).await;
@@ -566,6 +578,7 @@ async fn allowlist_rejects_recipient_naming_field() {
     }
 }
 
+#[cfg(feature = "gmail-send")]
 #[tokio::test]
 async fn allowlist_checks_replies_forwards_and_drafts_sent() {
     let hub = Hub::start("send", Some("@example.org")).await;
@@ -610,6 +623,7 @@ async fn allowlist_checks_replies_forwards_and_drafts_sent() {
     );
 }
 
+#[cfg(feature = "gmail-send")]
 #[tokio::test]
 async fn empty_allowlist_rejects_everything() {
     // An empty value reads as unset; a lone comma is a list with no entries.
@@ -651,19 +665,21 @@ async fn send_flag_needs_send_level() {
         .call("gmail_reply", json!({ "message_id": notes }))
         .await;
     assert_eq!(draft["outcome"], "draft_created");
+    // Above the level the tool is refused; without gmail-send it does not exist at all.
     let send_tool = hub
         .fail("gmail_send_message", json!({ "to": ["a@example.org"] }))
         .await;
-    assert_eq!(
-        send_tool.category(),
-        ErrorCategory::PermissionDenied,
-        "{send_tool}"
-    );
+    let expected = if cfg!(feature = "gmail-send") {
+        ErrorCategory::PermissionDenied
+    } else {
+        ErrorCategory::InvalidArgument
+    };
+    assert_eq!(send_tool.category(), expected, "{send_tool}");
 }
 
 #[tokio::test]
 async fn attachments_stay_in_upload_folder() {
-    let hub = Hub::send_level().await;
+    let hub = Hub::draft_level().await;
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("secret.txt"), b"secret").unwrap();
     #[cfg(unix)]
@@ -702,7 +718,7 @@ async fn attachments_stay_in_upload_folder() {
 
 #[tokio::test]
 async fn oversized_attachments_rejected() {
-    let hub = Hub::send_level().await;
+    let hub = Hub::draft_level().await;
     hub.upload("big.bin", &vec![7u8; 20 * 1024 * 1024]);
 
     let error = hub
