@@ -80,7 +80,7 @@ pub(crate) struct UserLabel {
 }
 
 impl UserLabel {
-    /// A label shown in the label list and the message list, Gmail's default.
+    /// Creates a label shown in the label list and the message list, Gmail's default.
     pub(crate) fn new(id: String, name: String) -> Self {
         Self {
             id,

@@ -60,7 +60,7 @@ pub(crate) struct LabelBody {
     message_list_visibility: Option<String>,
 }
 
-/// Where a new message goes: the thread named in the request, or the thread of the
+/// The thread a new message joins: the one named in the request, or the thread of the
 /// message its `In-Reply-To`/`References` name, or a thread of its own.
 enum ThreadChoice {
     Given(String),
