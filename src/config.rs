@@ -108,6 +108,15 @@ impl ConfigSources {
             .filter(|value| !value.is_empty())
     }
 
+    /// Returns the value of a variable, an empty value included, for the few settings where
+    /// "set but empty" means something of its own.
+    pub fn get_even_if_empty(&self, name: &str) -> Option<&str> {
+        [&self.overrides, &self.environment, &self.dotenv]
+            .into_iter()
+            .find_map(|source| source.get(name))
+            .map(|value| value.trim())
+    }
+
     /// Returns the `.env` file that was read, if any.
     pub fn dotenv_path(&self) -> Option<&Path> {
         self.dotenv_path.as_deref()
@@ -395,7 +404,8 @@ impl Config {
             .map_or_else(default_upload_dir, PathBuf::from);
 
         let access = read_access(sources, &mut problems);
-        let recipients = match sources.get("HUB_ALLOWED_RECIPIENTS") {
+        // Set but empty is an allowlist with no entries, which lets nothing be sent.
+        let recipients = match sources.get_even_if_empty("HUB_ALLOWED_RECIPIENTS") {
             None => RecipientAllowlist::unrestricted(),
             Some(value) => RecipientAllowlist::parse(value).unwrap_or_else(|problem| {
                 problems.push(problem);
@@ -875,6 +885,14 @@ mod tests {
         assert_eq!(config.access.calendar, CalendarAccess::Write);
         assert!(config.recipients.check("to", "bo@example.org").is_ok());
         assert!(config.recipients.check("to", "bo@example.com").is_err());
+    }
+
+    #[test]
+    fn empty_allowlist_allows_nobody() {
+        let config = Config::from_sources(&with_oma(&[("HUB_ALLOWED_RECIPIENTS", "")])).unwrap();
+
+        assert!(config.recipients.is_restricted());
+        assert!(config.recipients.check("to", "ana@example.com").is_err());
     }
 
     #[test]

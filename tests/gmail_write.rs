@@ -626,15 +626,17 @@ async fn allowlist_checks_replies_forwards_and_drafts_sent() {
 #[cfg(feature = "gmail-send")]
 #[tokio::test]
 async fn empty_allowlist_rejects_everything() {
-    // An empty value reads as unset; a lone comma is a list with no entries.
-    let hub = Hub::start("send", Some(",")).await;
+    // An empty value and a lone comma are both a list with no entries.
+    for allowed in ["", ","] {
+        let hub = Hub::start("send", Some(allowed)).await;
 
-    let error = hub
-        .fail("gmail_send_message", json!({ "to": ["a@example.org"] }))
-        .await;
+        let error = hub
+            .fail("gmail_send_message", json!({ "to": ["a@example.org"] }))
+            .await;
 
-    assert_eq!(error.category(), ErrorCategory::PermissionDenied);
-    assert!(error.to_string().contains("set but empty"), "{error}");
+        assert_eq!(error.category(), ErrorCategory::PermissionDenied);
+        assert!(error.to_string().contains("set but empty"), "{error}");
+    }
 }
 
 #[tokio::test]
