@@ -6,8 +6,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use super::endpoints::{GoogleEndpoints, ServiceBase, id_segment};
 use super::error::parse_success;
 use super::transport::{
-    BodyCall, Call, Query, RESOURCE_BODY_LIMIT, finish_retries, get_json, is_worth_retrying,
-    send_body_once,
+    Call, Query, RESOURCE_BODY_LIMIT, Resend, WriteCall, get_json, write, write_json,
 };
 use crate::domain::errors::GoogleApiError;
 use crate::domain::models::calendar::{
@@ -16,7 +15,7 @@ use crate::domain::models::calendar::{
 };
 use crate::domain::models::{AccessToken, CalendarId, EventId};
 use crate::domain::ports::CalendarApi;
-use crate::outbound::retry::{self, Decision, RetryPolicy};
+use crate::outbound::retry::RetryPolicy;
 
 /// A Calendar v3 REST client acting as the token's user.
 ///
@@ -65,76 +64,45 @@ impl CalendarClient {
     }
 }
 
-/// The retry rule of a write request after a failed attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Repeat {
-    /// Repeating it has the effect of sending it once (patch, delete, freebusy.query), or
-    /// Google rejects the copy (an insert with a client-chosen id).
-    Safe,
-    /// A second copy could create a second event: only failures that Google reports
-    /// before acting on the request (rate limits) are retried.
-    OnlyIfRejected,
-}
-
 impl CalendarClient {
-    /// Sends a request with a JSON body under the retry policy and returns the success
-    /// body. `on_repeat_error` may turn the error of a repeated attempt into a success, as
-    /// a 409 on a repeated insert means that an earlier attempt succeeded.
-    async fn send(
-        &self,
-        call: BodyCall<'_>,
-        repeat: Repeat,
-        on_repeat_error: impl Fn(&GoogleApiError) -> bool,
-    ) -> Result<Option<Vec<u8>>, GoogleApiError> {
-        let classify = |error: &GoogleApiError| match (repeat, error) {
-            (Repeat::OnlyIfRejected, GoogleApiError::Unavailable { .. }) => Decision::Stop,
-            _ => is_worth_retrying(error),
-        };
-        let call = &call;
-        let on_repeat_error = &on_repeat_error;
-        let outcome = retry::run(
-            &self.retry,
-            call.method,
-            |attempt| async move {
-                match send_body_once(&self.http, call).await {
-                    Ok(body) => Ok(Some(body)),
-                    Err(error) if attempt > 1 && on_repeat_error(&error) => {
-                        tracing::info!(
-                            method = call.method,
-                            attempt,
-                            %error,
-                            "a repeated request found its work done by an earlier attempt"
-                        );
-                        Ok(None)
-                    }
-                    Err(error) => Err(error),
-                }
-            },
-            classify,
-        )
-        .await;
-        finish_retries(outcome, &self.retry)
-    }
-
-    fn body_call<'a>(
+    /// Builds a write request that is repeated as reads are; callers change `resend` and
+    /// `done_earlier` where a repeat needs more care.
+    fn write_call<'a>(
         &self,
         method: &'static str,
-        http_method: reqwest::Method,
+        verb: reqwest::Method,
         segments: &[&str],
         query: Query,
         token: &'a AccessToken,
         body: Option<Vec<u8>>,
-    ) -> Result<BodyCall<'a>, GoogleApiError> {
-        Ok(BodyCall {
+    ) -> Result<WriteCall<'a>, GoogleApiError> {
+        Ok(WriteCall {
             method,
-            http_method,
+            verb,
             url: self.base.url(segments)?,
             query,
             token,
             body,
             body_limit: RESOURCE_BODY_LIMIT,
+            resend: Resend::AsReads,
+            done_earlier: None,
         })
     }
+}
+
+/// 409 on a repeated insert: Google already stores an event with this id, created by an
+/// earlier attempt whose response was lost.
+fn is_duplicate(error: &GoogleApiError) -> bool {
+    matches!(error, GoogleApiError::InvalidRequest { status: 409, .. })
+}
+
+/// 410 "Resource has been deleted" (or 404) on a repeated delete: an earlier attempt
+/// deleted the event.
+fn is_gone(error: &GoogleApiError) -> bool {
+    matches!(
+        error,
+        GoogleApiError::InvalidRequest { status: 410, .. } | GoogleApiError::NotFound { .. }
+    )
 }
 
 fn json_body(method: &str, value: &impl serde::Serialize) -> Result<Vec<u8>, GoogleApiError> {
@@ -238,7 +206,7 @@ impl CalendarApi for CalendarClient {
     ) -> Result<Event, GoogleApiError> {
         const METHOD: &str = "calendar.events.insert";
         let calendar_segment = id_segment("calendar", calendar_id.as_str())?;
-        let call = self.body_call(
+        let mut call = self.write_call(
             METHOD,
             reqwest::Method::POST,
             &["calendars", calendar_segment, "events"],
@@ -246,18 +214,15 @@ impl CalendarApi for CalendarClient {
             token,
             Some(json_body(METHOD, event)?),
         )?;
-        let repeat = if event.id.is_some() {
-            Repeat::Safe
+        // With an id chosen by the hub a repeated insert is safe, because Google rejects
+        // the copy; without one, a repeat after a timeout could create a second event.
+        if event.id.is_some() {
+            call.done_earlier = Some(is_duplicate);
         } else {
-            Repeat::OnlyIfRejected
-        };
-        // 409: Google already stores an event with this id, created by an earlier attempt
-        // whose response was lost.
-        let duplicate = |error: &GoogleApiError| {
-            matches!(error, GoogleApiError::InvalidRequest { status: 409, .. })
-        };
+            call.resend = Resend::OnlyUnsent;
+        }
 
-        match self.send(call, repeat, duplicate).await? {
+        match write(&self.http, &self.retry, &call).await? {
             Some(body) => parse_success(METHOD, &body),
             None => {
                 let id = event.id.as_deref().unwrap_or_default();
@@ -283,7 +248,7 @@ impl CalendarApi for CalendarClient {
         const METHOD: &str = "calendar.events.patch";
         let calendar_segment = id_segment("calendar", calendar_id.as_str())?;
         let event_segment = id_segment("event", event_id.as_str())?;
-        let call = self.body_call(
+        let call = self.write_call(
             METHOD,
             reqwest::Method::PATCH,
             &["calendars", calendar_segment, "events", event_segment],
@@ -292,8 +257,7 @@ impl CalendarApi for CalendarClient {
             Some(json_body(METHOD, patch)?),
         )?;
 
-        let body = self.send(call, Repeat::Safe, |_| false).await?;
-        parse_success(METHOD, &body.unwrap_or_default())
+        write_json(&self.http, &self.retry, call).await
     }
 
     async fn delete_event(
@@ -306,7 +270,7 @@ impl CalendarApi for CalendarClient {
         const METHOD: &str = "calendar.events.delete";
         let calendar_segment = id_segment("calendar", calendar_id.as_str())?;
         let event_segment = id_segment("event", event_id.as_str())?;
-        let call = self.body_call(
+        let mut call = self.write_call(
             METHOD,
             reqwest::Method::DELETE,
             &["calendars", calendar_segment, "events", event_segment],
@@ -314,16 +278,9 @@ impl CalendarApi for CalendarClient {
             token,
             None,
         )?;
-        // 410 "Resource has been deleted" (or 404) on a repeat: an earlier attempt deleted it.
-        let gone = |error: &GoogleApiError| {
-            matches!(
-                error,
-                GoogleApiError::InvalidRequest { status: 410, .. }
-                    | GoogleApiError::NotFound { .. }
-            )
-        };
+        call.done_earlier = Some(is_gone);
 
-        self.send(call, Repeat::Safe, gone).await.map(drop)
+        write(&self.http, &self.retry, &call).await.map(drop)
     }
 
     async fn query_freebusy(
@@ -332,7 +289,7 @@ impl CalendarApi for CalendarClient {
         request: &FreeBusyRequest,
     ) -> Result<FreeBusyResponse, GoogleApiError> {
         const METHOD: &str = "calendar.freebusy.query";
-        let call = self.body_call(
+        let call = self.write_call(
             METHOD,
             reqwest::Method::POST,
             &["freeBusy"],
@@ -341,8 +298,7 @@ impl CalendarApi for CalendarClient {
             Some(json_body(METHOD, request)?),
         )?;
 
-        let body = self.send(call, Repeat::Safe, |_| false).await?;
-        parse_success(METHOD, &body.unwrap_or_default())
+        write_json(&self.http, &self.retry, call).await
     }
 }
 

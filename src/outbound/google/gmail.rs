@@ -120,10 +120,12 @@ impl GmailClient {
             method: request.method,
             verb: request.verb,
             url: self.base.url(request.segments)?,
+            query: Query::default(),
             token,
             body: request.body,
             body_limit: MESSAGE_BODY_LIMIT,
             resend: request.resend,
+            done_earlier: None,
         })
     }
 }

@@ -129,27 +129,32 @@ fn deadline_error(failed: Failed<GoogleApiError>, policy: &RetryPolicy) -> Googl
     }
 }
 
-/// A request that changes something at Google: POST, PUT or DELETE, with a JSON body or
-/// none.
+/// A request that changes something at Google, or sends a JSON body: POST, PUT, PATCH or
+/// DELETE.
 pub(super) struct WriteCall<'a> {
     /// The discovery method id, such as `gmail.users.messages.send`, for logs and errors.
     pub(super) method: &'static str,
     pub(super) verb: Method,
     pub(super) url: Url,
+    pub(super) query: Query,
     pub(super) token: &'a AccessToken,
     /// The JSON request body, already serialized.
     pub(super) body: Option<Vec<u8>>,
     /// The maximum number of bytes read from a success body.
     pub(super) body_limit: usize,
     pub(super) resend: Resend,
+    /// Recognizes the errors that, on a repeated attempt, mean an earlier attempt whose
+    /// response was lost did the work: a 409 for an insert with an id chosen by the hub, a
+    /// 410 for a delete. `None` when no error means that.
+    pub(super) done_earlier: Option<fn(&GoogleApiError) -> bool>,
 }
 
 /// When a failed write may be sent again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Resend {
     /// As reads are retried. For calls whose repetition does no harm: setting the same
-    /// labels twice, trashing twice, or a second label create that Google rejects as a
-    /// duplicate.
+    /// labels twice, trashing twice, a second label create that Google rejects as a
+    /// duplicate, patching an event twice, or inserting an event with a chosen id.
     AsReads,
     /// Only when Google certainly did not act on the request: no connection was made, or
     /// Google answered with a rate limit. Sending mail is such a call. After a timeout or a
@@ -170,7 +175,7 @@ pub(super) async fn write_json<T: DeserializeOwned>(
     call: WriteCall<'_>,
 ) -> Result<T, GoogleApiError> {
     let body = write(http, policy, &call).await?;
-    parse_success(call.method, &body)
+    parse_success(call.method, &body.unwrap_or_default())
 }
 
 /// Sends a write whose success response has no body, such as `drafts.delete`.
@@ -186,14 +191,22 @@ pub(super) async fn write_no_content(
     write(http, policy, &call).await.map(drop)
 }
 
-async fn write(
+/// Sends a write under `policy` and returns its success body, or `None` when a repeated
+/// attempt found the work done by an earlier one (see [`WriteCall::done_earlier`]).
+///
+/// # Errors
+///
+/// As [`write_json`].
+pub(super) async fn write(
     http: &reqwest::Client,
     policy: &RetryPolicy,
     call: &WriteCall<'_>,
-) -> Result<Vec<u8>, GoogleApiError> {
+) -> Result<Option<Vec<u8>>, GoogleApiError> {
+    let mut url = call.url.clone();
+    call.query.apply_to(&mut url);
     let request = || {
         let request = http
-            .request(call.verb.clone(), call.url.clone())
+            .request(call.verb.clone(), url.clone())
             .bearer_auth(call.token.expose_secret())
             .header(ACCEPT, "application/json");
         match &call.body {
@@ -215,7 +228,24 @@ async fn write(
     let outcome = retry::run(
         policy,
         call.method,
-        |_| timed(call.method, call.token, request(), call.body_limit),
+        |attempt| async move {
+            match timed(call.method, call.token, request(), call.body_limit).await {
+                Ok(body) => Ok(Some(body)),
+                Err(failure)
+                    if attempt > 1
+                        && call.done_earlier.is_some_and(|done| done(&failure.error)) =>
+                {
+                    tracing::info!(
+                        method = call.method,
+                        attempt,
+                        error = %failure.error,
+                        "a repeated request found its work done by an earlier attempt"
+                    );
+                    Ok(None)
+                }
+                Err(failure) => Err(failure),
+            }
+        },
         classify,
     )
     .await;
@@ -328,99 +358,4 @@ async fn exchange(
     read_body_limited(response, body_limit)
         .await
         .map_err(|error| sent(body_error(method, error)))
-}
-
-// Requests that change data or carry a JSON body (POST, PATCH, DELETE), used by the
-// Calendar write methods. Retries are decided per method by the caller, because only some
-// of these requests are safe to repeat; see `CalendarClient`.
-
-/// One authorized request with any method and an optional JSON body.
-pub(super) struct BodyCall<'a> {
-    /// The discovery method id, such as `calendar.events.insert`, for logs and errors.
-    pub(super) method: &'static str,
-    pub(super) http_method: reqwest::Method,
-    pub(super) url: Url,
-    pub(super) query: Query,
-    pub(super) token: &'a AccessToken,
-    /// The JSON body, already serialized.
-    pub(super) body: Option<Vec<u8>>,
-    /// The maximum number of bytes read from a success body.
-    pub(super) body_limit: usize,
-}
-
-/// Sends `call` once and returns the success body, which is empty for a 204.
-///
-/// Logs one debug line with the method, status and latency, like [`get_json`].
-///
-/// # Errors
-///
-/// As [`get_json`], without the deadline error: the caller runs the retry loop.
-pub(super) async fn send_body_once(
-    http: &reqwest::Client,
-    call: &BodyCall<'_>,
-) -> Result<Vec<u8>, GoogleApiError> {
-    let method = call.method;
-    let token = call.token;
-    let started = Instant::now();
-    let mut status = None;
-
-    let result = exchange_body(http, call, &mut status)
-        .await
-        .map_err(|error| error.redact(token.expose_secret()));
-
-    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let status = status.map(|status| status.as_u16());
-    match &result {
-        Ok(_) => tracing::debug!(method, status, elapsed_ms, "Google API call succeeded"),
-        Err(error) => tracing::debug!(method, status, elapsed_ms, %error, "Google API call failed"),
-    }
-    result
-}
-
-/// Turns the outcome of a retry loop into the call's error, as [`get_json`] does.
-pub(super) fn finish_retries<T>(
-    outcome: Result<T, Failed<GoogleApiError>>,
-    policy: &RetryPolicy,
-) -> Result<T, GoogleApiError> {
-    outcome.map_err(|failed| deadline_error(failed, policy))
-}
-
-async fn exchange_body(
-    http: &reqwest::Client,
-    call: &BodyCall<'_>,
-    status_seen: &mut Option<StatusCode>,
-) -> Result<Vec<u8>, GoogleApiError> {
-    let mut url = call.url.clone();
-    call.query.apply_to(&mut url);
-
-    let mut request = http
-        .request(call.http_method.clone(), url)
-        .bearer_auth(call.token.expose_secret())
-        .header(ACCEPT, "application/json");
-    if let Some(body) = &call.body {
-        request = request
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.clone());
-    }
-    let response = request
-        .send()
-        .await
-        .map_err(|error| GoogleApiError::Unavailable {
-            message: describe_error(&error),
-        })?;
-
-    let status = response.status();
-    *status_seen = Some(status);
-
-    if !status.is_success() {
-        let retry_after = retry_after(response.headers(), Utc::now());
-        let body = read_body_limited(response, ERROR_BODY_LIMIT)
-            .await
-            .unwrap_or_default();
-        return Err(error_from_status(status, retry_after, &body));
-    }
-
-    read_body_limited(response, call.body_limit)
-        .await
-        .map_err(|error| body_error(call.method, error))
 }
