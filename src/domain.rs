@@ -11,3 +11,4 @@ pub mod models;
 pub mod ports;
 pub mod service;
 pub mod tools;
+pub mod zone;

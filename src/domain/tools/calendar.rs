@@ -10,17 +10,14 @@ pub(crate) use events::{GetEvent, ListCalendars, ListEvents};
 pub(crate) use freebusy::{FindFreeSlots, QueryFreeBusy};
 pub(crate) use write::{CreateEvent, DeleteEvent, RespondToEvent, UpdateEvent};
 
+use crate::domain::zone::Tz;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
-use chrono_tz::Tz;
 
 use crate::domain::models::calendar::EventDateTime;
 
 /// Parses an IANA zone name.
 fn parse_zone(name: &str) -> Result<Tz, String> {
-    let name = name.trim();
-    name.parse::<Tz>().or_else(|_| Tz::from_str_insensitive(name)).map_err(|_| {
-        format!("{name:?} is not an IANA time zone; use a name such as Europe/Berlin or America/New_York")
-    })
+    name.parse::<Tz>()
 }
 
 /// Parses a time bound given by the model: RFC 3339 with an offset, a local date-time

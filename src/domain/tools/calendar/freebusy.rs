@@ -1,8 +1,8 @@
 //! `calendar_query_freebusy` and `calendar_find_free_slots`.
 
+use crate::domain::zone::Tz;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, SecondsFormat, Utc, Weekday};
-use chrono_tz::Tz;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -308,7 +308,7 @@ impl Tool for QueryFreeBusy {
 
         let response = query(context, &window, zone, &ids).await?;
 
-        let shown_zone = zone.unwrap_or(chrono_tz::UTC);
+        let shown_zone = zone.unwrap_or(Tz::UTC);
         let calendars = read_response(&ids, &response)
             .into_iter()
             .map(|calendar| CalendarBusyResult {
@@ -579,7 +579,7 @@ async fn primary_zone(context: &ToolContext) -> Result<Tz, ToolError> {
         .find(|entry| entry.primary == Some(true))
         .and_then(|entry| entry.time_zone.as_deref())
         .and_then(|name| parse_zone(name).ok());
-    Ok(zone.unwrap_or(chrono_tz::UTC))
+    Ok(zone.unwrap_or(Tz::UTC))
 }
 
 impl Render for FreeSlotsResult {

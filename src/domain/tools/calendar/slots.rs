@@ -1,11 +1,11 @@
 //! Free-slot finding: the working time of each local day in a window, minus merged busy
 //! intervals widened by a buffer.
 
+use crate::domain::zone::Tz;
 use chrono::offset::LocalResult;
 use chrono::{
     DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday,
 };
-use chrono_tz::Tz;
 
 /// A half-open interval `[start, end)` of instants.
 pub(super) type Interval = (DateTime<Utc>, DateTime<Utc>);
@@ -203,7 +203,7 @@ mod tests {
     }
 
     fn utc_zone() -> Tz {
-        chrono_tz::UTC
+        Tz::UTC
     }
 
     #[test]

@@ -5,9 +5,9 @@
 //! picked for them would be a guess. Local times that occur twice (clocks go back) take the
 //! earlier instant, and the result carries a note saying so.
 
+use crate::domain::zone::Tz;
 use chrono::offset::LocalResult;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone};
-use chrono_tz::Tz;
 
 use crate::domain::models::calendar::EventDateTime;
 

@@ -1,9 +1,9 @@
 //! `calendar_create_event`, `calendar_update_event`, `calendar_delete_event` and
 //! `calendar_respond_to_event`.
 
+use crate::domain::zone::Tz;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate};
-use chrono_tz::Tz;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -1066,7 +1066,7 @@ fn shift_to_series(
                 .time_zone
                 .as_deref()
                 .and_then(|name| parse_zone(name).ok());
-            let local_zone = zone.or(series_zone).unwrap_or(chrono_tz::UTC);
+            let local_zone = zone.or(series_zone).unwrap_or(Tz::UTC);
             let instant = |value: &Option<String>| {
                 value
                     .as_deref()
