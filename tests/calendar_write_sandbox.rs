@@ -539,6 +539,66 @@ async fn attendees_outside_allowlist_are_rejected() {
 }
 
 #[tokio::test]
+async fn notices_to_guests_outside_allowlist_are_rejected() {
+    let (_sandbox, dispatcher) = hub("write", Some("@x.example")).await;
+    // The built-in design review has guests at example.com, outside the allowlist.
+    let events = call(
+        &dispatcher,
+        "calendar_list_events",
+        json!({"query": "Design review"}),
+    )
+    .await;
+    let review = events["events"][0].clone();
+    let id = review["id"].as_str().expect("the built-in design review");
+
+    let notifying_calls = [
+        (
+            "calendar_update_event",
+            json!({"event_id": id, "summary": "Renamed", "send_updates": "all"}),
+        ),
+        (
+            "calendar_update_event",
+            json!({"event_id": id, "summary": "Renamed", "send_updates": "external_only"}),
+        ),
+        (
+            "calendar_respond_to_event",
+            json!({"event_id": id, "response": "tentative", "send_updates": "all"}),
+        ),
+        (
+            "calendar_delete_event",
+            json!({"event_id": id, "send_updates": "all"}),
+        ),
+    ];
+    for (tool, arguments) in notifying_calls {
+        let error = dispatcher
+            .call(tool, arguments.clone())
+            .await
+            .expect_err("a notice outside the allowlist");
+        assert_eq!(error.category().as_str(), "permission_denied", "{tool}");
+        let message = error.to_string();
+        assert!(message.contains("`send_updates`"), "{tool}: {message}");
+        assert!(message.contains("@example.com"), "{tool}: {message}");
+    }
+    let detail = call(&dispatcher, "calendar_get_event", json!({"event_id": id})).await;
+    assert_eq!(detail["summary"], review["summary"], "nothing was changed");
+
+    // Without mail, the allowlist does not apply to guests already on the event.
+    let renamed = call(
+        &dispatcher,
+        "calendar_update_event",
+        json!({"event_id": id, "summary": "Renamed", "send_updates": "none"}),
+    )
+    .await;
+    assert_eq!(renamed["summary"], "Renamed");
+    call(
+        &dispatcher,
+        "calendar_delete_event",
+        json!({"event_id": id}),
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn read_access_refuses_writes() {
     let (_sandbox, dispatcher) = hub("read", None).await;
     let names: Vec<&str> = dispatcher.definitions().map(|tool| tool.name).collect();

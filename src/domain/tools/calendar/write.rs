@@ -247,6 +247,50 @@ fn attendee_entries(
     Ok(entries)
 }
 
+/// Checks every guest Google would email about a change or cancellation against the
+/// recipient allowlist, so the allowlist covers update and cancellation notices and not only
+/// invitations. `event` is the event as it is, and `replacement` a new guest list, whose
+/// removed guests get a cancellation notice.
+///
+/// With `external_only`, Google emails the guests who do not use Google Calendar, which the
+/// API does not show, so every guest is checked as with `all`. The user's own entry and
+/// resources such as rooms are skipped because they get no mail.
+fn check_notified(
+    context: &ToolContext,
+    send_updates: SendUpdates,
+    event: &Event,
+    replacement: Option<&[EventAttendee]>,
+) -> Result<(), ToolError> {
+    if send_updates == SendUpdates::None || !context.settings().recipients.is_restricted() {
+        return Ok(());
+    }
+
+    let guests = event
+        .attendees
+        .iter()
+        .chain(replacement.unwrap_or_default())
+        .filter(|guest| guest.is_self != Some(true) && guest.resource != Some(true))
+        .filter_map(|guest| guest.email.as_deref());
+    let organizer = event
+        .organizer
+        .iter()
+        .filter(|organizer| organizer.is_self != Some(true))
+        .filter_map(|organizer| organizer.email.as_deref());
+    for address in guests.chain(organizer) {
+        context
+            .settings()
+            .recipients
+            .check("send_updates", address)
+            .map_err(|error| {
+                ToolError::NotPermitted(format!(
+                    "{error}. Google would email this guest about the change; set send_updates \
+                     to none to send no mail"
+                ))
+            })?;
+    }
+    Ok(())
+}
+
 fn check_recurrence(tool: &'static str, lines: &[String]) -> Result<(), ToolError> {
     if lines.len() > MAX_RECURRENCE_LINES {
         return Err(invalid(
@@ -895,6 +939,13 @@ impl Tool for UpdateEvent {
             ));
         }
 
+        check_notified(
+            context,
+            send_updates,
+            &target.event,
+            patch.attendees.as_deref(),
+        )?;
+
         let updated = patch_event(context, &calendar_id, &target.id, &patch, send_updates).await?;
         Ok(EventChangeResult::of(
             "updated",
@@ -1189,6 +1240,7 @@ impl Tool for DeleteEvent {
             (None, false) => "whole_series",
             (None, true) => "single",
         };
+        check_notified(context, send_updates, &target.event, None)?;
 
         let calendar = &context.calendar;
         let (calendar_ref, target_ref) = (&calendar_id, &target.id);
@@ -1303,6 +1355,9 @@ impl Tool for RespondToEvent {
             own.comment = Some(comment);
         }
 
+        // NOTE: which guests Google emails about a reply is not documented, so every guest
+        // and the organizer are checked, as for an update.
+        check_notified(context, send_updates, &target.event, None)?;
         let patch = EventWrite {
             attendees: Some(attendees),
             ..EventWrite::default()
