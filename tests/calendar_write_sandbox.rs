@@ -599,6 +599,77 @@ async fn notices_to_guests_outside_allowlist_are_rejected() {
 }
 
 #[tokio::test]
+async fn read_tools_reject_skipped_local_time() {
+    let (_sandbox, dispatcher) = hub("write", None).await;
+    // Clocks in New York skip from 02:00 to 03:00 on 2026-03-08.
+    let window = |extra: Value| {
+        let mut arguments = json!({
+            "time_min": "2026-03-08T02:30",
+            "time_max": "2026-03-08T06:00",
+            "time_zone": "America/New_York"
+        });
+        arguments
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        arguments
+    };
+    let calls = [
+        ("calendar_list_events", window(json!({}))),
+        ("calendar_query_freebusy", window(json!({}))),
+        (
+            "calendar_find_free_slots",
+            window(json!({"duration_minutes": 30})),
+        ),
+    ];
+    for (tool, arguments) in calls {
+        let error = dispatcher
+            .call(tool, arguments)
+            .await
+            .expect_err("a skipped local time");
+        assert_eq!(error.category().as_str(), "invalid_argument", "{tool}");
+        let message = error.to_string();
+        assert!(message.contains("time_min"), "{tool}: {message}");
+        assert!(message.contains("does not exist"), "{tool}: {message}");
+    }
+
+    let listed = call(
+        &dispatcher,
+        "calendar_list_events",
+        json!({"time_min": "2026-03-08T03:30", "time_max": "2026-03-08T06:00", "time_zone": "America/New_York"}),
+    )
+    .await;
+    assert!(listed["events"].is_array());
+}
+
+#[tokio::test]
+async fn max_slots_schema_matches_check() {
+    let (_sandbox, dispatcher) = hub("write", None).await;
+    let definition = dispatcher
+        .definitions()
+        .find(|definition| definition.name == "calendar_find_free_slots")
+        .expect("calendar_find_free_slots is listed");
+    let max_slots = &definition.input_schema["properties"]["max_slots"];
+    assert_eq!(max_slots["minimum"], 1, "{max_slots}");
+    assert_eq!(max_slots["maximum"], 200, "{max_slots}");
+
+    for (value, accepted) in [(0, false), (1, true), (200, true), (201, false)] {
+        let result = dispatcher
+            .call(
+                "calendar_find_free_slots",
+                json!({
+                    "duration_minutes": 30,
+                    "time_min": "2026-03-02T00:00:00Z",
+                    "time_max": "2026-03-03T00:00:00Z",
+                    "max_slots": value
+                }),
+            )
+            .await;
+        assert_eq!(result.is_ok(), accepted, "max_slots {value}");
+    }
+}
+
+#[tokio::test]
 async fn read_access_refuses_writes() {
     let (_sandbox, dispatcher) = hub("read", None).await;
     let names: Vec<&str> = dispatcher.definitions().map(|tool| tool.name).collect();
