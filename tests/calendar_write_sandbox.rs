@@ -506,7 +506,7 @@ async fn attendees_outside_allowlist_are_rejected() {
         .unwrap_err();
     assert_eq!(error.category().as_str(), "permission_denied");
     let message = error.to_string();
-    assert!(message.contains("attendees"), "{message}");
+    assert!(message.contains("`attendees[1]`"), "{message}");
     assert!(message.contains("eve@evil.example.org"), "{message}");
     assert!(
         list(&dispatcher, "2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z")
@@ -596,6 +596,52 @@ async fn notices_to_guests_outside_allowlist_are_rejected() {
         json!({"event_id": id}),
     )
     .await;
+}
+
+#[tokio::test]
+async fn attendees_take_display_names() {
+    let (_sandbox, dispatcher) = hub("write", None).await;
+
+    let created = call(
+        &dispatcher,
+        "calendar_create_event",
+        json!({
+            "summary": "Named guests",
+            "start": "2026-03-04T10:00:00Z",
+            "end": "2026-03-04T11:00:00Z",
+            "attendees": ["ana@example.com", "Bob Marsh <bob@x.example>", "\"Lee, Ann\" <ann@x.example>"]
+        }),
+    )
+    .await;
+    let id = created["event_id"].as_str().unwrap();
+    let detail = call(&dispatcher, "calendar_get_event", json!({"event_id": id})).await;
+    let emails: Vec<&str> = detail["attendees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|attendee| attendee["email"].as_str())
+        .collect();
+    assert!(emails.contains(&"bob@x.example"), "{emails:?}");
+    assert!(emails.contains(&"ann@x.example"), "{emails:?}");
+    let names: Vec<&str> = detail["attendees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|attendee| attendee["name"].as_str())
+        .collect();
+    assert!(names.contains(&"Bob Marsh"), "{names:?}");
+    assert!(names.contains(&"Lee, Ann"), "{names:?}");
+
+    let error = dispatcher
+        .call(
+            "calendar_update_event",
+            json!({"event_id": id, "attendees": ["ana@example.com", "Bob <bob@>"]}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.category().as_str(), "invalid_argument");
+    let message = error.to_string();
+    assert!(message.contains("`attendees[1]`"), "{message}");
 }
 
 #[tokio::test]

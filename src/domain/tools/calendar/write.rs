@@ -15,6 +15,7 @@ use super::when::{
 };
 use crate::domain::access::{CalendarAccess, RequiredAccess};
 use crate::domain::errors::GoogleApiError;
+use crate::domain::mail_compose::EmailAddress;
 use crate::domain::models::calendar::{Event, EventAttendee, EventWrite, SendUpdates};
 use crate::domain::models::{CalendarId, EventId};
 use crate::domain::tools::definition::{Validate, check_length};
@@ -203,8 +204,9 @@ fn check_order(
     ))
 }
 
-/// Validates attendee addresses: the form of an address, and the recipient allowlist for
-/// every address not already on the event (`existing`).
+/// Reads attendees given as `ana@example.com` or `Ana Lee <ana@example.com>`, the forms the
+/// Gmail tools take, and checks the recipient allowlist for every address not already on
+/// the event (`existing`). Errors name the element, such as `attendees[1]`.
 fn attendee_entries(
     tool: &'static str,
     context: &ToolContext,
@@ -217,29 +219,32 @@ fn attendee_entries(
             .as_deref()
             .is_some_and(|email| email.eq_ignore_ascii_case(address))
     };
-    let mut entries = Vec::with_capacity(addresses.len());
-    for address in addresses {
-        let address = address.trim();
-        let well_formed = address.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
-        }) && !address
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
-        if !well_formed {
-            return Err(invalid(
+    let mut entries: Vec<EventAttendee> = Vec::with_capacity(addresses.len());
+    for (index, text) in addresses.iter().enumerate() {
+        let field = format!("attendees[{index}]");
+        let parsed =
+            EmailAddress::parse(&field, text).map_err(|error| ToolError::InvalidArguments {
                 tool,
-                "attendees",
-                format!(
-                    "{address:?} is not an email address; give bare addresses such as ana@example.com"
-                ),
-            ));
-        }
+                message: error.to_string(),
+            })?;
+        let address = parsed.address.as_str();
+
         if !existing.iter().any(|entry| same(entry, address)) {
-            context.settings().recipients.check("attendees", address)?;
+            context
+                .settings()
+                .recipients
+                .check("attendees", address)
+                .map_err(|error| {
+                    ToolError::NotPermitted(format!(
+                        "{address} in `{field}` is not an allowed recipient: {}",
+                        error.reason
+                    ))
+                })?;
         }
         if !entries.iter().any(|entry| same(entry, address)) {
             entries.push(EventAttendee {
-                email: Some(address.to_owned()),
+                email: Some(parsed.address.clone()),
+                display_name: parsed.name,
                 ..EventAttendee::default()
             });
         }
