@@ -645,6 +645,52 @@ async fn attendees_take_display_names() {
 }
 
 #[tokio::test]
+async fn empty_summary_and_empty_update_rejected() {
+    let (_sandbox, dispatcher) = hub("write", None).await;
+
+    let error = dispatcher
+        .call(
+            "calendar_create_event",
+            json!({"summary": " ", "start_date": "2026-03-05"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.category().as_str(), "invalid_argument");
+    assert!(error.to_string().contains("`summary`"), "{error}");
+
+    let created = call(
+        &dispatcher,
+        "calendar_create_event",
+        json!({"summary": "Titled", "start_date": "2026-03-05"}),
+    )
+    .await;
+    let id = created["event_id"].as_str().unwrap();
+
+    let error = dispatcher
+        .call(
+            "calendar_update_event",
+            json!({"event_id": id, "summary": ""}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.category().as_str(), "invalid_argument");
+    assert!(error.to_string().contains("`summary`"), "{error}");
+
+    let error = dispatcher
+        .call("calendar_update_event", json!({"event_id": id}))
+        .await
+        .unwrap_err();
+    assert_eq!(error.category().as_str(), "invalid_argument");
+    let message = error.to_string();
+    assert!(message.contains("no field to change"), "{message}");
+    assert!(!message.contains("`summary`"), "{message}");
+    assert!(message.contains("attendees"), "{message}");
+
+    let detail = call(&dispatcher, "calendar_get_event", json!({"event_id": id})).await;
+    assert_eq!(detail["summary"], "Titled");
+}
+
+#[tokio::test]
 async fn read_tools_reject_skipped_local_time() {
     let (_sandbox, dispatcher) = hub("write", None).await;
     // Clocks in New York skip from 02:00 to 03:00 on 2026-03-08.

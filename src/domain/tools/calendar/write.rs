@@ -188,6 +188,15 @@ impl TimeFields<'_> {
     }
 }
 
+/// Checks a title's length and that it has some text: Google shows an event without one
+/// as "(no title)".
+fn check_summary(summary: Option<&str>) -> Result<(), (&'static str, String)> {
+    if summary.is_some_and(|text| text.trim().is_empty()) {
+        return Err(("summary", "is empty; give the event a title".to_owned()));
+    }
+    check_length("summary", summary, MAX_SUMMARY_CHARS)
+}
+
 /// Checks that `end` is after `start`.
 fn check_order(
     tool: &'static str,
@@ -646,7 +655,7 @@ pub(crate) struct CreateEventArgs {
 
 impl Validate for CreateEventArgs {
     fn validate(&self) -> Result<(), (&'static str, String)> {
-        check_length("summary", Some(&self.summary), MAX_SUMMARY_CHARS)?;
+        check_summary(Some(&self.summary))?;
         check_length("description", self.description.as_deref(), MAX_TEXT_CHARS)?;
         check_length("location", self.location.as_deref(), MAX_TEXT_CHARS)?;
         if self.attendees.len() > MAX_ATTENDEES {
@@ -852,7 +861,7 @@ pub(crate) struct UpdateEventArgs {
 
 impl Validate for UpdateEventArgs {
     fn validate(&self) -> Result<(), (&'static str, String)> {
-        check_length("summary", self.summary.as_deref(), MAX_SUMMARY_CHARS)?;
+        check_summary(self.summary.as_deref())?;
         check_length("description", self.description.as_deref(), MAX_TEXT_CHARS)?;
         check_length("location", self.location.as_deref(), MAX_TEXT_CHARS)?;
         if let Some(attendees) = &self.attendees
@@ -937,11 +946,13 @@ impl Tool for UpdateEvent {
             transparency: args.show_as.map(ShowAs::transparency),
         };
         if patch.is_empty() {
-            return Err(invalid(
-                Self::NAME,
-                "summary",
-                "nothing to change; give at least one field such as summary, start or attendees",
-            ));
+            return Err(ToolError::InvalidArguments {
+                tool: Self::NAME,
+                message: "no field to change was given; give at least one of summary, \
+                          description, location, start, end, time_zone, start_date, end_date, \
+                          attendees, recurrence or show_as"
+                    .to_owned(),
+            });
         }
 
         check_notified(
