@@ -691,6 +691,54 @@ async fn empty_summary_and_empty_update_rejected() {
 }
 
 #[tokio::test]
+async fn recurrence_lines_are_checked() {
+    let (_sandbox, dispatcher) = hub("write", None).await;
+    let create = |recurrence: Value| {
+        json!({
+            "summary": "Standup",
+            "start": "2026-03-09T09:00",
+            "end": "2026-03-09T09:15",
+            "time_zone": "Europe/Berlin",
+            "recurrence": recurrence
+        })
+    };
+
+    for line in [
+        "RRULE:FREQ=DAILY;COUNT=3\r\nATTENDEE:mailto:eve@example.org",
+        "RRULE:FREQ=DAILY\nCOUNT=3",
+    ] {
+        let error = dispatcher
+            .call(
+                "calendar_create_event",
+                create(json!(["EXDATE;TZID=Europe/Berlin:20260310T090000", line])),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.category().as_str(), "invalid_argument", "{line:?}");
+        let message = error.to_string();
+        assert!(message.contains("`recurrence[1]`"), "{message}");
+    }
+
+    // A malformed rule reaches the sandbox, which answers as Google does.
+    let error = dispatcher
+        .call(
+            "calendar_create_event",
+            create(json!(["RRULE:FREQ=SOMETIMES"])),
+        )
+        .await
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("Invalid recurrence rule"), "{message}");
+    assert!(!message.contains("sandbox.invalid"), "{message}");
+    assert!(
+        list(&dispatcher, "2026-03-09T00:00:00Z", "2026-03-12T00:00:00Z")
+            .await
+            .is_empty(),
+        "nothing was created"
+    );
+}
+
+#[tokio::test]
 async fn read_tools_reject_skipped_local_time() {
     let (_sandbox, dispatcher) = hub("write", None).await;
     // Clocks in New York skip from 02:00 to 03:00 on 2026-03-08.

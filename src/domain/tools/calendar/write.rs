@@ -316,14 +316,25 @@ fn check_recurrence(tool: &'static str, lines: &[String]) -> Result<(), ToolErro
             ),
         ));
     }
-    for line in lines {
+    for (index, line) in lines.iter().enumerate() {
+        let field = format!("recurrence[{index}]");
+        // A line break would let one element carry further iCalendar properties.
+        if let Some(control) = line.chars().find(|c| c.is_control()) {
+            return Err(invalid(
+                tool,
+                &field,
+                format!(
+                    "contains the control character {control:?}; give each RFC 5545 line as its own element, on one line"
+                ),
+            ));
+        }
         let known = ["RRULE:", "EXRULE:", "RDATE", "EXDATE"]
             .iter()
             .any(|prefix| line.trim_start().to_ascii_uppercase().starts_with(prefix));
         if !known || !line.is_ascii() {
             return Err(invalid(
                 tool,
-                "recurrence",
+                &field,
                 format!(
                     "{line:?} is not an RFC 5545 line; use lines such as \"RRULE:FREQ=WEEKLY;BYDAY=MO\" or \"EXDATE;TZID=Europe/Berlin:20261207T090000\""
                 ),
