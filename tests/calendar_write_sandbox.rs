@@ -719,7 +719,7 @@ async fn recurrence_lines_are_checked() {
         assert!(message.contains("`recurrence[1]`"), "{message}");
     }
 
-    // A malformed rule reaches the sandbox, which answers as Google does.
+    // A malformed rule reaches the sandbox, which returns Google's 400 message.
     let error = dispatcher
         .call(
             "calendar_create_event",

@@ -433,9 +433,8 @@ fn read_times(
 
     // The rrule crate may panic on input its validation lets through; `parse` touches no
     // shared state, so unwinding out of it is safe. The DTSTART and DTEND lines were
-    // checked above, so the reader's other complaints are about the recurrence lines, and
-    // they are answered with Google's message rather than the reader's, which names the
-    // text's internal UID.
+    // checked above, so any other error of the reader is about the recurrence lines. It
+    // gets Google's message, because the reader's names the text's internal UID.
     let parsed = std::panic::catch_unwind(|| ics::parse(&text, chrono_tz::UTC, owner_email))
         .map_err(|_| invalid_recurrence())?
         .map_err(|_| invalid_recurrence())?;
