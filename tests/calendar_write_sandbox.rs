@@ -169,6 +169,29 @@ async fn gap_time_is_rejected() {
 }
 
 #[tokio::test]
+async fn later_repeated_hour_keeps_offset() {
+    let (_sandbox, dispatcher) = hub("write", None).await;
+    // Berlin's clocks go back from 03:00 to 02:00 on 2026-10-25, so 02:30 happens twice.
+    let created = call(
+        &dispatcher,
+        "calendar_create_event",
+        json!({
+            "summary": "Night shift handover",
+            "start": "2026-10-25T02:30:00+01:00",
+            "end": "2026-10-25T03:00:00+01:00",
+            "time_zone": "Europe/Berlin"
+        }),
+    )
+    .await;
+    assert_eq!(created["start"], "2026-10-25T02:30:00+01:00");
+    assert_eq!(created["end"], "2026-10-25T03:00:00+01:00");
+
+    let events = list(&dispatcher, "2026-10-25T00:00:00Z", "2026-10-25T03:00:00Z").await;
+    assert_eq!(field(&events, "start"), ["2026-10-25T02:30:00+01:00"]);
+    assert_eq!(field(&events, "end"), ["2026-10-25T03:00:00+01:00"]);
+}
+
+#[tokio::test]
 async fn instance_and_series_updates() {
     let (_sandbox, dispatcher) = hub("write", None).await;
     let series = create_series(&dispatcher).await;
