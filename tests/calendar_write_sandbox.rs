@@ -169,6 +169,29 @@ async fn gap_time_is_rejected() {
 }
 
 #[tokio::test]
+async fn later_repeated_hour_keeps_offset() {
+    let (_sandbox, dispatcher) = hub("write", None).await;
+    // Berlin's clocks go back from 03:00 to 02:00 on 2026-10-25, so 02:30 happens twice.
+    let created = call(
+        &dispatcher,
+        "calendar_create_event",
+        json!({
+            "summary": "Night shift handover",
+            "start": "2026-10-25T02:30:00+01:00",
+            "end": "2026-10-25T03:00:00+01:00",
+            "time_zone": "Europe/Berlin"
+        }),
+    )
+    .await;
+    assert_eq!(created["start"], "2026-10-25T02:30:00+01:00");
+    assert_eq!(created["end"], "2026-10-25T03:00:00+01:00");
+
+    let events = list(&dispatcher, "2026-10-25T00:00:00Z", "2026-10-25T03:00:00Z").await;
+    assert_eq!(field(&events, "start"), ["2026-10-25T02:30:00+01:00"]);
+    assert_eq!(field(&events, "end"), ["2026-10-25T03:00:00+01:00"]);
+}
+
+#[tokio::test]
 async fn instance_and_series_updates() {
     let (_sandbox, dispatcher) = hub("write", None).await;
     let series = create_series(&dispatcher).await;
@@ -506,7 +529,7 @@ async fn attendees_outside_allowlist_are_rejected() {
         .unwrap_err();
     assert_eq!(error.category().as_str(), "permission_denied");
     let message = error.to_string();
-    assert!(message.contains("attendees"), "{message}");
+    assert!(message.contains("`attendees[1]`"), "{message}");
     assert!(message.contains("eve@evil.example.org"), "{message}");
     assert!(
         list(&dispatcher, "2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z")
@@ -536,6 +559,277 @@ async fn attendees_outside_allowlist_are_rejected() {
         .await
         .unwrap_err();
     assert_eq!(error.category().as_str(), "permission_denied");
+}
+
+#[tokio::test]
+async fn notices_to_guests_outside_allowlist_are_rejected() {
+    let (_sandbox, dispatcher) = hub("write", Some("@x.example")).await;
+    // The built-in design review has guests at example.com, outside the allowlist.
+    let events = call(
+        &dispatcher,
+        "calendar_list_events",
+        json!({"query": "Design review"}),
+    )
+    .await;
+    let review = events["events"][0].clone();
+    let id = review["id"].as_str().expect("the built-in design review");
+
+    let notifying_calls = [
+        (
+            "calendar_update_event",
+            json!({"event_id": id, "summary": "Renamed", "send_updates": "all"}),
+        ),
+        (
+            "calendar_update_event",
+            json!({"event_id": id, "summary": "Renamed", "send_updates": "external_only"}),
+        ),
+        (
+            "calendar_respond_to_event",
+            json!({"event_id": id, "response": "tentative", "send_updates": "all"}),
+        ),
+        (
+            "calendar_delete_event",
+            json!({"event_id": id, "send_updates": "all"}),
+        ),
+    ];
+    for (tool, arguments) in notifying_calls {
+        let error = dispatcher
+            .call(tool, arguments.clone())
+            .await
+            .expect_err("a notice outside the allowlist");
+        assert_eq!(error.category().as_str(), "permission_denied", "{tool}");
+        let message = error.to_string();
+        assert!(message.contains("`send_updates`"), "{tool}: {message}");
+        assert!(message.contains("@example.com"), "{tool}: {message}");
+    }
+    let detail = call(&dispatcher, "calendar_get_event", json!({"event_id": id})).await;
+    assert_eq!(detail["summary"], review["summary"], "nothing was changed");
+
+    // Without mail, the allowlist does not apply to guests already on the event.
+    let renamed = call(
+        &dispatcher,
+        "calendar_update_event",
+        json!({"event_id": id, "summary": "Renamed", "send_updates": "none"}),
+    )
+    .await;
+    assert_eq!(renamed["summary"], "Renamed");
+    call(
+        &dispatcher,
+        "calendar_delete_event",
+        json!({"event_id": id}),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn attendees_take_display_names() {
+    let (_sandbox, dispatcher) = hub("write", None).await;
+
+    let created = call(
+        &dispatcher,
+        "calendar_create_event",
+        json!({
+            "summary": "Named guests",
+            "start": "2026-03-04T10:00:00Z",
+            "end": "2026-03-04T11:00:00Z",
+            "attendees": ["ana@example.com", "Bob Marsh <bob@x.example>", "\"Lee, Ann\" <ann@x.example>"]
+        }),
+    )
+    .await;
+    let id = created["event_id"].as_str().unwrap();
+    let detail = call(&dispatcher, "calendar_get_event", json!({"event_id": id})).await;
+    let emails: Vec<&str> = detail["attendees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|attendee| attendee["email"].as_str())
+        .collect();
+    assert!(emails.contains(&"bob@x.example"), "{emails:?}");
+    assert!(emails.contains(&"ann@x.example"), "{emails:?}");
+    let names: Vec<&str> = detail["attendees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|attendee| attendee["name"].as_str())
+        .collect();
+    assert!(names.contains(&"Bob Marsh"), "{names:?}");
+    assert!(names.contains(&"Lee, Ann"), "{names:?}");
+
+    let error = dispatcher
+        .call(
+            "calendar_update_event",
+            json!({"event_id": id, "attendees": ["ana@example.com", "Bob <bob@>"]}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.category().as_str(), "invalid_argument");
+    let message = error.to_string();
+    assert!(message.contains("`attendees[1]`"), "{message}");
+}
+
+#[tokio::test]
+async fn empty_summary_and_empty_update_rejected() {
+    let (_sandbox, dispatcher) = hub("write", None).await;
+
+    let error = dispatcher
+        .call(
+            "calendar_create_event",
+            json!({"summary": " ", "start_date": "2026-03-05"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.category().as_str(), "invalid_argument");
+    assert!(error.to_string().contains("`summary`"), "{error}");
+
+    let created = call(
+        &dispatcher,
+        "calendar_create_event",
+        json!({"summary": "Titled", "start_date": "2026-03-05"}),
+    )
+    .await;
+    let id = created["event_id"].as_str().unwrap();
+
+    let error = dispatcher
+        .call(
+            "calendar_update_event",
+            json!({"event_id": id, "summary": ""}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.category().as_str(), "invalid_argument");
+    assert!(error.to_string().contains("`summary`"), "{error}");
+
+    let error = dispatcher
+        .call("calendar_update_event", json!({"event_id": id}))
+        .await
+        .unwrap_err();
+    assert_eq!(error.category().as_str(), "invalid_argument");
+    let message = error.to_string();
+    assert!(message.contains("no field to change"), "{message}");
+    assert!(!message.contains("`summary`"), "{message}");
+    assert!(message.contains("attendees"), "{message}");
+
+    let detail = call(&dispatcher, "calendar_get_event", json!({"event_id": id})).await;
+    assert_eq!(detail["summary"], "Titled");
+}
+
+#[tokio::test]
+async fn recurrence_lines_are_checked() {
+    let (_sandbox, dispatcher) = hub("write", None).await;
+    let create = |recurrence: Value| {
+        json!({
+            "summary": "Standup",
+            "start": "2026-03-09T09:00",
+            "end": "2026-03-09T09:15",
+            "time_zone": "Europe/Berlin",
+            "recurrence": recurrence
+        })
+    };
+
+    for line in [
+        "RRULE:FREQ=DAILY;COUNT=3\r\nATTENDEE:mailto:eve@example.org",
+        "RRULE:FREQ=DAILY\nCOUNT=3",
+    ] {
+        let error = dispatcher
+            .call(
+                "calendar_create_event",
+                create(json!(["EXDATE;TZID=Europe/Berlin:20260310T090000", line])),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.category().as_str(), "invalid_argument", "{line:?}");
+        let message = error.to_string();
+        assert!(message.contains("`recurrence[1]`"), "{message}");
+    }
+
+    // A malformed rule reaches the sandbox, which returns Google's 400 message.
+    let error = dispatcher
+        .call(
+            "calendar_create_event",
+            create(json!(["RRULE:FREQ=SOMETIMES"])),
+        )
+        .await
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("Invalid recurrence rule"), "{message}");
+    assert!(!message.contains("sandbox.invalid"), "{message}");
+    assert!(
+        list(&dispatcher, "2026-03-09T00:00:00Z", "2026-03-12T00:00:00Z")
+            .await
+            .is_empty(),
+        "nothing was created"
+    );
+}
+
+#[tokio::test]
+async fn read_tools_reject_skipped_local_time() {
+    let (_sandbox, dispatcher) = hub("write", None).await;
+    // Clocks in New York skip from 02:00 to 03:00 on 2026-03-08.
+    let window = |extra: Value| {
+        let mut arguments = json!({
+            "time_min": "2026-03-08T02:30",
+            "time_max": "2026-03-08T06:00",
+            "time_zone": "America/New_York"
+        });
+        arguments
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        arguments
+    };
+    let calls = [
+        ("calendar_list_events", window(json!({}))),
+        ("calendar_query_freebusy", window(json!({}))),
+        (
+            "calendar_find_free_slots",
+            window(json!({"duration_minutes": 30})),
+        ),
+    ];
+    for (tool, arguments) in calls {
+        let error = dispatcher
+            .call(tool, arguments)
+            .await
+            .expect_err("a skipped local time");
+        assert_eq!(error.category().as_str(), "invalid_argument", "{tool}");
+        let message = error.to_string();
+        assert!(message.contains("time_min"), "{tool}: {message}");
+        assert!(message.contains("does not exist"), "{tool}: {message}");
+    }
+
+    let listed = call(
+        &dispatcher,
+        "calendar_list_events",
+        json!({"time_min": "2026-03-08T03:30", "time_max": "2026-03-08T06:00", "time_zone": "America/New_York"}),
+    )
+    .await;
+    assert!(listed["events"].is_array());
+}
+
+#[tokio::test]
+async fn max_slots_schema_matches_check() {
+    let (_sandbox, dispatcher) = hub("write", None).await;
+    let definition = dispatcher
+        .definitions()
+        .find(|definition| definition.name == "calendar_find_free_slots")
+        .expect("calendar_find_free_slots is listed");
+    let max_slots = &definition.input_schema["properties"]["max_slots"];
+    assert_eq!(max_slots["minimum"], 1, "{max_slots}");
+    assert_eq!(max_slots["maximum"], 200, "{max_slots}");
+
+    for (value, accepted) in [(0, false), (1, true), (200, true), (201, false)] {
+        let result = dispatcher
+            .call(
+                "calendar_find_free_slots",
+                json!({
+                    "duration_minutes": 30,
+                    "time_min": "2026-03-02T00:00:00Z",
+                    "time_max": "2026-03-03T00:00:00Z",
+                    "max_slots": value
+                }),
+            )
+            .await;
+        assert_eq!(result.is_ok(), accepted, "max_slots {value}");
+    }
 }
 
 #[tokio::test]

@@ -23,28 +23,34 @@ fn parse_zone(name: &str) -> Result<Tz, String> {
 /// Parses a time bound given by the model: RFC 3339 with an offset, a local date-time
 /// (`2025-03-30T09:00`), or a date (`2025-03-30`, meaning its midnight). Local forms are read
 /// in `zone`, or in UTC when no zone is given.
+///
+/// A local time that the zone skips is rejected, as event times are, because any instant
+/// picked for it would be a guess. One that occurs twice takes the earlier instant. A date
+/// whose midnight is skipped means the first instant of that day.
 fn parse_time_bound(value: &str, zone: Option<Tz>) -> Result<DateTime<Utc>, String> {
     let value = value.trim();
     if let Ok(instant) = DateTime::parse_from_rfc3339(value) {
         return Ok(instant.with_timezone(&Utc));
     }
+    let zone = zone.unwrap_or(Tz::UTC);
+
+    if let Ok(date) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        let midnight = date.and_time(chrono::NaiveTime::MIN);
+        return zone
+            .from_local_datetime(&midnight)
+            .earliest()
+            .or_else(|| {
+                zone.from_local_datetime(&(midnight + chrono::TimeDelta::hours(1)))
+                    .earliest()
+            })
+            .map(|instant| instant.with_timezone(&Utc))
+            .ok_or_else(|| format!("{value:?} has no midnight in {zone}"));
+    }
 
     let local = NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S")
         .or_else(|_| NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M"))
-        .or_else(|_| NaiveDate::parse_from_str(value, "%Y-%m-%d").map(|date| date.and_time(chrono::NaiveTime::MIN)))
         .map_err(|_| format!("{value:?} is not a date or time; use RFC 3339 (2025-03-30T09:00:00+02:00), a local time (2025-03-30T09:00) or a date (2025-03-30)"))?;
-
-    let zone = zone.unwrap_or(Tz::UTC);
-    // In a daylight-saving gap the local time does not exist; the first instant after it is
-    // what a person means by "09:00" on that day.
-    zone.from_local_datetime(&local)
-        .earliest()
-        .or_else(|| {
-            zone.from_local_datetime(&(local + chrono::TimeDelta::hours(1)))
-                .earliest()
-        })
-        .map(|instant| instant.with_timezone(&Utc))
-        .ok_or_else(|| format!("{value:?} does not exist in {zone}"))
+    when::resolve_local(local, zone).map(|resolved| resolved.instant.with_timezone(&Utc))
 }
 
 /// An event boundary as shown to the model: the date of an all-day event, else the
@@ -107,14 +113,35 @@ mod tests {
     }
 
     #[test]
-    fn local_time_in_dst_gap_moves_forward() {
-        let berlin: Tz = "Europe/Berlin".parse().unwrap();
-        // 02:30 does not exist in Berlin on 2025-03-30; 03:30 CEST is 01:30 UTC.
+    fn local_time_in_dst_gap_is_rejected() {
+        let new_york: Tz = "America/New_York".parse().unwrap();
+        // Clocks in New York skip from 02:00 to 03:00 on 2026-03-08.
+        let error = parse_time_bound("2026-03-08T02:30", Some(new_york)).unwrap_err();
+        assert!(error.contains("2026-03-08T02:30"), "{error}");
+        assert!(error.contains("does not exist"), "{error}");
+        assert!(parse_time_bound("2026-03-08T02:30:00-05:00", Some(new_york)).is_ok());
+    }
+
+    #[test]
+    fn date_with_skipped_midnight_starts_after_gap() {
+        let santiago: Tz = "America/Santiago".parse().unwrap();
+        // Clocks in Santiago skip from 00:00 to 01:00 on 2025-09-07.
         assert_eq!(
-            parse_time_bound("2025-03-30T02:30", Some(berlin))
+            parse_time_bound("2025-09-07", Some(santiago))
                 .unwrap()
                 .to_rfc3339(),
-            "2025-03-30T01:30:00+00:00"
+            "2025-09-07T04:00:00+00:00"
+        );
+    }
+
+    #[test]
+    fn repeated_local_time_takes_earlier() {
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        assert_eq!(
+            parse_time_bound("2026-10-25T02:30", Some(berlin))
+                .unwrap()
+                .to_rfc3339(),
+            "2026-10-25T00:30:00+00:00"
         );
     }
 

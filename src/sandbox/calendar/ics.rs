@@ -11,6 +11,9 @@ use crate::domain::models::calendar::{EventAttendee, EventPerson};
 use super::series::{EventZone, Recurrence, Series, Start, Timing, local_to_utc};
 use super::zone::{self, Resolved};
 
+/// The reason given for an event whose DTEND comes before its DTSTART.
+pub(super) const END_BEFORE_START: &str = "DTEND is before DTSTART";
+
 /// A `VEVENT` before the store gives it an id.
 #[derive(Debug)]
 pub(super) struct ParsedEvent {
@@ -403,7 +406,7 @@ fn timing(
                 (None, None) => (start, start_zone),
             };
             if end < start {
-                return Err("DTEND is before DTSTART".to_owned());
+                return Err(END_BEFORE_START.to_owned());
             }
             Ok(Timing::Timed {
                 start,

@@ -23,6 +23,11 @@ pub(super) const HORIZON_DAYS: i64 = 2 * 366;
 
 /// The start of a rule's series as the `rrule` crate expects it: the wall-clock start in the
 /// event's zone, or midnight UTC of the date for all-day events.
+///
+/// The crate works in wall-clock times and reads one in the repeated hour of a night when
+/// clocks go back as the earlier instant. A series that starts at the later one would lose
+/// its first occurrence as being before the start, so the rule gets the earlier instant,
+/// and the caller puts the series' own start back in its place.
 fn rule_start(timing: &Timing) -> DateTime<rrule::Tz> {
     match *timing {
         Timing::AllDay { start, .. } => {
@@ -30,7 +35,10 @@ fn rule_start(timing: &Timing) -> DateTime<rrule::Tz> {
         }
         Timing::Timed {
             start, start_zone, ..
-        } => start.with_timezone(&rrule::Tz::Tz(start_zone.tz)),
+        } => {
+            let wall_clock = start.with_timezone(&start_zone.tz).naive_local();
+            local_to_utc(wall_clock, start_zone.tz).with_timezone(&rrule::Tz::Tz(start_zone.tz))
+        }
     }
 }
 
@@ -180,7 +188,12 @@ pub(super) fn starts(
 
         let mut found: Vec<Start> = Vec::new();
         for at in set.into_iter().take(MAX_SCANNED) {
-            let start = from_rule_time(at, timing);
+            // See `rule_start`: the rule's first start stands for the series' own start.
+            let start = if at == dt_start {
+                timing.start()
+            } else {
+                from_rule_time(at, timing)
+            };
             if to_instant(start) - slack >= until || found.len() >= MAX_OCCURRENCES {
                 break;
             }

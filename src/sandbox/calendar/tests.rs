@@ -1025,3 +1025,133 @@ fn instance_patch_and_delete_become_exceptions() {
     store.delete_event("primary", &series.id, now()).unwrap();
     assert!(starts(&store).is_empty());
 }
+
+#[test]
+fn insert_keeps_offset_in_repeated_hour() {
+    let mut store = CalendarStore::builtin(OWNER, now());
+    // 02:30+01:00 is the second 02:30 of the night Berlin leaves summer time.
+    let created = store
+        .insert_event(
+            "primary",
+            body(serde_json::json!({
+                "start": { "dateTime": "2026-10-25T02:30:00+01:00", "timeZone": "Europe/Berlin" },
+                "end": { "dateTime": "2026-10-25T03:00:00+01:00", "timeZone": "Europe/Berlin" }
+            })),
+            now(),
+        )
+        .unwrap();
+    assert_eq!(
+        created.start.date_time.as_deref(),
+        Some("2026-10-25T02:30:00+01:00")
+    );
+    assert_eq!(
+        created.end.date_time.as_deref(),
+        Some("2026-10-25T03:00:00+01:00")
+    );
+    assert_eq!(created.start.time_zone.as_deref(), Some("Europe/Berlin"));
+
+    let utc = store
+        .insert_event(
+            "primary",
+            body(serde_json::json!({
+                "start": { "dateTime": "2026-10-25T01:30:00Z", "timeZone": "Europe/Berlin" },
+                "end": { "dateTime": "2026-10-25T02:00:00Z", "timeZone": "Europe/Berlin" }
+            })),
+            now(),
+        )
+        .unwrap();
+    assert_eq!(
+        utc.start.date_time.as_deref(),
+        Some("2026-10-25T02:30:00+01:00")
+    );
+
+    // Changing only the end keeps the later 02:30 as the start.
+    let patched = store
+        .patch_event(
+            "primary",
+            &created.id,
+            body(serde_json::json!({
+                "end": { "dateTime": "2026-10-25T03:15:00+01:00", "timeZone": "Europe/Berlin" }
+            })),
+            now(),
+        )
+        .unwrap();
+    assert_eq!(
+        patched.start.date_time.as_deref(),
+        Some("2026-10-25T02:30:00+01:00")
+    );
+    assert_eq!(
+        patched.end.date_time.as_deref(),
+        Some("2026-10-25T03:15:00+01:00")
+    );
+}
+
+#[test]
+fn series_from_repeated_hour_keeps_offset() {
+    let mut store = CalendarStore::builtin(OWNER, now());
+    let series = store
+        .insert_event(
+            "primary",
+            body(serde_json::json!({
+                "start": { "dateTime": "2026-10-25T02:30:00+01:00", "timeZone": "Europe/Berlin" },
+                "end": { "dateTime": "2026-10-25T03:00:00+01:00", "timeZone": "Europe/Berlin" },
+                "recurrence": ["RRULE:FREQ=DAILY;COUNT=2"]
+            })),
+            now(),
+        )
+        .unwrap();
+
+    let window = params("2026-10-24T00:00:00Z", "2026-10-28T00:00:00Z");
+    let starts: Vec<String> = store
+        .list_events("primary", &window)
+        .unwrap()
+        .items
+        .iter()
+        .filter(|event| event.recurring_event_id.as_deref() == Some(series.id.as_str()))
+        .map(|event| event.start.date_time.clone().unwrap())
+        .collect();
+    assert_eq!(
+        starts,
+        ["2026-10-25T02:30:00+01:00", "2026-10-26T02:30:00+01:00"]
+    );
+
+    let occurrence = format!("{}_20261025T013000Z", series.id);
+    let moved = store
+        .patch_event(
+            "primary",
+            &occurrence,
+            body(serde_json::json!({
+                "end": { "dateTime": "2026-10-25T03:30:00+01:00", "timeZone": "Europe/Berlin" }
+            })),
+            now(),
+        )
+        .unwrap();
+    assert_eq!(
+        moved.start.date_time.as_deref(),
+        Some("2026-10-25T02:30:00+01:00")
+    );
+}
+
+#[test]
+fn malformed_rrule_gets_google_message() {
+    let mut store = CalendarStore::builtin(OWNER, now());
+    for line in [
+        "RRULE:FREQ=SOMETIMES",
+        "RRULE:FREQ=DAILY;UNTIL=soon",
+        "EXDATE:never",
+    ] {
+        let error = store
+            .insert_event(
+                "primary",
+                body(serde_json::json!({
+                    "start": { "dateTime": "2026-07-01T10:00:00", "timeZone": "Europe/Berlin" },
+                    "end": { "dateTime": "2026-07-01T11:00:00", "timeZone": "Europe/Berlin" },
+                    "recurrence": ["RRULE:FREQ=DAILY;COUNT=2", line]
+                })),
+                now(),
+            )
+            .unwrap_err();
+        assert_eq!(error.code, 400, "{line}");
+        assert_eq!(error.message, "Invalid recurrence rule.", "{line}");
+    }
+}

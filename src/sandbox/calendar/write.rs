@@ -424,7 +424,7 @@ fn read_times(
     text.push_str(&end_line);
     for line in lines {
         if line.contains(['\r', '\n']) || !line.is_ascii() {
-            return Err(GoogleErrorBody::bad_request("Invalid recurrence rule."));
+            return Err(invalid_recurrence());
         }
         text.push_str(line.trim());
         text.push_str("\r\n");
@@ -432,14 +432,19 @@ fn read_times(
     text.push_str("END:VEVENT\r\nEND:VCALENDAR\r\n");
 
     // The rrule crate may panic on input its validation lets through; `parse` touches no
-    // shared state, so unwinding out of it is safe.
+    // shared state, so unwinding out of it is safe. The DTSTART and DTEND lines were
+    // checked above, so any other error of the reader is about the recurrence lines. It
+    // gets Google's message, because the reader's names the text's internal UID.
     let parsed = std::panic::catch_unwind(|| ics::parse(&text, chrono_tz::UTC, owner_email))
-        .map_err(|_| GoogleErrorBody::bad_request("Invalid recurrence rule."))?
-        .map_err(|reason| GoogleErrorBody::bad_request(format!("Invalid event: {reason}")))?;
+        .map_err(|_| invalid_recurrence())?
+        .map_err(|_| invalid_recurrence())?;
     if let Some(reason) = parsed.skipped.first().or(parsed.ignored.first()) {
-        return Err(GoogleErrorBody::bad_request(format!(
-            "Invalid event: {reason}"
-        )));
+        tracing::debug!(%reason, "rejecting event request");
+        return Err(if reason.ends_with(ics::END_BEFORE_START) {
+            empty_range()
+        } else {
+            invalid_recurrence()
+        });
     }
     let event = parsed
         .events
@@ -447,20 +452,79 @@ fn read_times(
         .next()
         .ok_or_else(|| GoogleErrorBody::bad_request("Invalid event."))?;
 
-    let timing = event.series.timing;
+    let recurring = event.series.is_recurring();
+    let timing = keep_offset_instants(event.series.timing, start, end);
+    let mut recurrence = event.series.recurrence;
+    if timing != event.series.timing {
+        recurrence.rules = rebuild_rules(&recurrence.lines, &timing)?;
+    }
     let empty = match timing {
         Timing::AllDay { start, end } => end <= start || end_date_before(end_line.as_str(), start),
         Timing::Timed { start, end, .. } => end < start,
     };
     if empty {
-        return Err(GoogleErrorBody::bad_request(
-            "The specified time range is empty.",
-        ));
+        return Err(empty_range());
     }
-    if !lines.is_empty() && !event.series.is_recurring() {
-        return Err(GoogleErrorBody::bad_request("Invalid recurrence rule."));
+    if !lines.is_empty() && !recurring {
+        return Err(invalid_recurrence());
     }
-    Ok((timing, event.series.recurrence))
+    Ok((timing, recurrence))
+}
+
+/// Puts back the instants that the `dateTime` offsets name. The iCalendar text carries only
+/// wall-clock times, which cannot tell the two 02:30s of a night when clocks go back apart,
+/// and the reader takes the earlier one. Google keeps the instant of the offset and uses
+/// `timeZone` only to expand recurrences and to display times.
+///
+/// NOTE: the reader still compares the wall-clock times, so an end whose wall-clock time
+/// comes before the start's only through the repeated hour is rejected as before its start.
+fn keep_offset_instants(timing: Timing, start: &EventDateTime, end: &EventDateTime) -> Timing {
+    let Timing::Timed {
+        start: read_start,
+        end: read_end,
+        start_zone,
+        end_zone,
+    } = timing
+    else {
+        return timing;
+    };
+
+    let instant = |value: &EventDateTime| {
+        value
+            .date_time
+            .as_deref()
+            .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+            .map(|instant| instant.with_timezone(&Utc))
+    };
+    Timing::Timed {
+        start: instant(start).unwrap_or(read_start),
+        end: instant(end).unwrap_or(read_end),
+        start_zone,
+        end_zone,
+    }
+}
+
+/// Validates the `RRULE` lines again against a start that [`keep_offset_instants`] moved.
+fn rebuild_rules(lines: &[String], timing: &Timing) -> Result<Vec<rrule::RRule>, GoogleErrorBody> {
+    lines
+        .iter()
+        .filter_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            let name = name.split(';').next().unwrap_or(name);
+            name.eq_ignore_ascii_case("RRULE").then_some(value)
+        })
+        .map(|value| recurrence::build_rule(value, timing).map_err(|_| invalid_recurrence()))
+        .collect()
+}
+
+/// Google's 400 for a malformed `recurrence` line.
+fn invalid_recurrence() -> GoogleErrorBody {
+    GoogleErrorBody::bad_request("Invalid recurrence rule.")
+}
+
+/// Google's 400 for an end before the start.
+fn empty_range() -> GoogleErrorBody {
+    GoogleErrorBody::bad_request("The specified time range is empty.")
 }
 
 /// Checks whether an all-day DTEND line names a day on or before `start`. The iCalendar

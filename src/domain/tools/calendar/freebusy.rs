@@ -384,7 +384,8 @@ pub(crate) struct FindFreeSlotsArgs {
     working_days: Option<Vec<String>>,
     /// Minutes kept free around busy times; default 0.
     buffer_minutes: Option<u32>,
-    /// Default 20.
+    /// Slots to return (1-200, default 20).
+    #[schemars(range(min = 1, max = MAX_MAX_SLOTS))]
     max_slots: Option<u32>,
 }
 

@@ -15,6 +15,7 @@ use super::when::{
 };
 use crate::domain::access::{CalendarAccess, RequiredAccess};
 use crate::domain::errors::GoogleApiError;
+use crate::domain::mail_compose::EmailAddress;
 use crate::domain::models::calendar::{Event, EventAttendee, EventWrite, SendUpdates};
 use crate::domain::models::{CalendarId, EventId};
 use crate::domain::tools::definition::{Validate, check_length};
@@ -187,6 +188,15 @@ impl TimeFields<'_> {
     }
 }
 
+/// Checks a title's length and that it has some text: Google shows an event without one
+/// as "(no title)".
+fn check_summary(summary: Option<&str>) -> Result<(), (&'static str, String)> {
+    if summary.is_some_and(|text| text.trim().is_empty()) {
+        return Err(("summary", "is empty; give the event a title".to_owned()));
+    }
+    check_length("summary", summary, MAX_SUMMARY_CHARS)
+}
+
 /// Checks that `end` is after `start`.
 fn check_order(
     tool: &'static str,
@@ -203,8 +213,9 @@ fn check_order(
     ))
 }
 
-/// Validates attendee addresses: the form of an address, and the recipient allowlist for
-/// every address not already on the event (`existing`).
+/// Reads attendees given as `ana@example.com` or `Ana Lee <ana@example.com>`, the forms the
+/// Gmail tools take, and checks the recipient allowlist for every address not already on
+/// the event (`existing`). Errors name the element, such as `attendees[1]`.
 fn attendee_entries(
     tool: &'static str,
     context: &ToolContext,
@@ -217,34 +228,81 @@ fn attendee_entries(
             .as_deref()
             .is_some_and(|email| email.eq_ignore_ascii_case(address))
     };
-    let mut entries = Vec::with_capacity(addresses.len());
-    for address in addresses {
-        let address = address.trim();
-        let well_formed = address.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
-        }) && !address
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
-        if !well_formed {
-            return Err(invalid(
+    let mut entries: Vec<EventAttendee> = Vec::with_capacity(addresses.len());
+    for (index, text) in addresses.iter().enumerate() {
+        let field = format!("attendees[{index}]");
+        let parsed =
+            EmailAddress::parse(&field, text).map_err(|error| ToolError::InvalidArguments {
                 tool,
-                "attendees",
-                format!(
-                    "{address:?} is not an email address; give bare addresses such as ana@example.com"
-                ),
-            ));
-        }
+                message: error.to_string(),
+            })?;
+        let address = parsed.address.as_str();
+
         if !existing.iter().any(|entry| same(entry, address)) {
-            context.settings().recipients.check("attendees", address)?;
+            context
+                .settings()
+                .recipients
+                .check("attendees", address)
+                .map_err(|error| {
+                    ToolError::NotPermitted(format!(
+                        "{address} in `{field}` is not an allowed recipient: {}",
+                        error.reason
+                    ))
+                })?;
         }
         if !entries.iter().any(|entry| same(entry, address)) {
             entries.push(EventAttendee {
-                email: Some(address.to_owned()),
+                email: Some(parsed.address.clone()),
+                display_name: parsed.name,
                 ..EventAttendee::default()
             });
         }
     }
     Ok(entries)
+}
+
+/// Checks every guest Google would email about a change or cancellation against the
+/// recipient allowlist, so the allowlist covers update and cancellation notices and not only
+/// invitations. `event` is the event as it is, and `replacement` a new guest list, whose
+/// removed guests get a cancellation notice.
+///
+/// With `external_only`, Google emails the guests who do not use Google Calendar, which the
+/// API does not show, so every guest is checked as with `all`. The user's own entry and
+/// resources such as rooms are skipped because they get no mail.
+fn check_notified(
+    context: &ToolContext,
+    send_updates: SendUpdates,
+    event: &Event,
+    replacement: Option<&[EventAttendee]>,
+) -> Result<(), ToolError> {
+    if send_updates == SendUpdates::None || !context.settings().recipients.is_restricted() {
+        return Ok(());
+    }
+
+    let guests = event
+        .attendees
+        .iter()
+        .chain(replacement.unwrap_or_default())
+        .filter(|guest| guest.is_self != Some(true) && guest.resource != Some(true))
+        .filter_map(|guest| guest.email.as_deref());
+    let organizer = event
+        .organizer
+        .iter()
+        .filter(|organizer| organizer.is_self != Some(true))
+        .filter_map(|organizer| organizer.email.as_deref());
+    for address in guests.chain(organizer) {
+        context
+            .settings()
+            .recipients
+            .check("send_updates", address)
+            .map_err(|error| {
+                ToolError::NotPermitted(format!(
+                    "{error}. Google would email this guest about the change; set send_updates \
+                     to none to send no mail"
+                ))
+            })?;
+    }
+    Ok(())
 }
 
 fn check_recurrence(tool: &'static str, lines: &[String]) -> Result<(), ToolError> {
@@ -258,14 +316,25 @@ fn check_recurrence(tool: &'static str, lines: &[String]) -> Result<(), ToolErro
             ),
         ));
     }
-    for line in lines {
+    for (index, line) in lines.iter().enumerate() {
+        let field = format!("recurrence[{index}]");
+        // A line break would let one element carry further iCalendar properties.
+        if let Some(control) = line.chars().find(|c| c.is_control()) {
+            return Err(invalid(
+                tool,
+                &field,
+                format!(
+                    "contains the control character {control:?}; give each RFC 5545 line as its own element, on one line"
+                ),
+            ));
+        }
         let known = ["RRULE:", "EXRULE:", "RDATE", "EXDATE"]
             .iter()
             .any(|prefix| line.trim_start().to_ascii_uppercase().starts_with(prefix));
         if !known || !line.is_ascii() {
             return Err(invalid(
                 tool,
-                "recurrence",
+                &field,
                 format!(
                     "{line:?} is not an RFC 5545 line; use lines such as \"RRULE:FREQ=WEEKLY;BYDAY=MO\" or \"EXDATE;TZID=Europe/Berlin:20261207T090000\""
                 ),
@@ -597,7 +666,7 @@ pub(crate) struct CreateEventArgs {
 
 impl Validate for CreateEventArgs {
     fn validate(&self) -> Result<(), (&'static str, String)> {
-        check_length("summary", Some(&self.summary), MAX_SUMMARY_CHARS)?;
+        check_summary(Some(&self.summary))?;
         check_length("description", self.description.as_deref(), MAX_TEXT_CHARS)?;
         check_length("location", self.location.as_deref(), MAX_TEXT_CHARS)?;
         if self.attendees.len() > MAX_ATTENDEES {
@@ -803,7 +872,7 @@ pub(crate) struct UpdateEventArgs {
 
 impl Validate for UpdateEventArgs {
     fn validate(&self) -> Result<(), (&'static str, String)> {
-        check_length("summary", self.summary.as_deref(), MAX_SUMMARY_CHARS)?;
+        check_summary(self.summary.as_deref())?;
         check_length("description", self.description.as_deref(), MAX_TEXT_CHARS)?;
         check_length("location", self.location.as_deref(), MAX_TEXT_CHARS)?;
         if let Some(attendees) = &self.attendees
@@ -888,12 +957,21 @@ impl Tool for UpdateEvent {
             transparency: args.show_as.map(ShowAs::transparency),
         };
         if patch.is_empty() {
-            return Err(invalid(
-                Self::NAME,
-                "summary",
-                "nothing to change; give at least one field such as summary, start or attendees",
-            ));
+            return Err(ToolError::InvalidArguments {
+                tool: Self::NAME,
+                message: "no field to change was given; give at least one of summary, \
+                          description, location, start, end, time_zone, start_date, end_date, \
+                          attendees, recurrence or show_as"
+                    .to_owned(),
+            });
         }
+
+        check_notified(
+            context,
+            send_updates,
+            &target.event,
+            patch.attendees.as_deref(),
+        )?;
 
         let updated = patch_event(context, &calendar_id, &target.id, &patch, send_updates).await?;
         Ok(EventChangeResult::of(
@@ -1189,6 +1267,7 @@ impl Tool for DeleteEvent {
             (None, false) => "whole_series",
             (None, true) => "single",
         };
+        check_notified(context, send_updates, &target.event, None)?;
 
         let calendar = &context.calendar;
         let (calendar_ref, target_ref) = (&calendar_id, &target.id);
@@ -1303,6 +1382,9 @@ impl Tool for RespondToEvent {
             own.comment = Some(comment);
         }
 
+        // NOTE: which guests Google emails about a reply is not documented, so every guest
+        // and the organizer are checked, as for an update.
+        check_notified(context, send_updates, &target.event, None)?;
         let patch = EventWrite {
             attendees: Some(attendees),
             ..EventWrite::default()
