@@ -458,13 +458,15 @@ fn read_access(sources: &ConfigSources, problems: &mut Vec<String>) -> AccessLev
     if let Some(value) = sources.get("HUB_GMAIL_ACCESS") {
         match value.parse::<GmailAccess>() {
             Ok(level) => access.gmail = level,
-            Err(error) => problems.push(format!("HUB_GMAIL_ACCESS: {error}")),
+            Err(error) => problems.push(format!("HUB_GMAIL_ACCESS (or --gmail-access): {error}")),
         }
     }
     if let Some(value) = sources.get("HUB_CALENDAR_ACCESS") {
         match value.parse::<CalendarAccess>() {
             Ok(level) => access.calendar = level,
-            Err(error) => problems.push(format!("HUB_CALENDAR_ACCESS: {error}")),
+            Err(error) => problems.push(format!(
+                "HUB_CALENDAR_ACCESS (or --calendar-access): {error}"
+            )),
         }
     }
 
@@ -483,7 +485,7 @@ fn read_access(sources: &ConfigSources, problems: &mut Vec<String>) -> AccessLev
     };
     if read_only && access != AccessLevels::READ_ONLY {
         problems.push(format!(
-            "HUB_READ_ONLY=true contradicts HUB_GMAIL_ACCESS={} and HUB_CALENDAR_ACCESS={}; unset HUB_READ_ONLY or the levels",
+            "HUB_READ_ONLY=true contradicts the access levels Gmail {} and Calendar {} (from HUB_GMAIL_ACCESS, HUB_CALENDAR_ACCESS or --gmail-access/--calendar-access); unset HUB_READ_ONLY or the levels",
             access.gmail, access.calendar
         ));
     }
@@ -908,11 +910,15 @@ mod tests {
         let message = error.to_string();
         assert_eq!(error.problems.len(), 4, "{message}");
         assert!(
-            message.contains("HUB_GMAIL_ACCESS: unknown Gmail access level \"everything\""),
+            message.contains(
+                "HUB_GMAIL_ACCESS (or --gmail-access): unknown Gmail access level \"everything\""
+            ),
             "{message}"
         );
         assert!(
-            message.contains("HUB_CALENDAR_ACCESS: unknown Calendar access level \"send\""),
+            message.contains(
+                "HUB_CALENDAR_ACCESS (or --calendar-access): unknown Calendar access level \"send\""
+            ),
             "{message}"
         );
         assert!(message.contains("HUB_READ_ONLY=\"perhaps\""), "{message}");

@@ -116,25 +116,27 @@ impl ToolDispatcher {
 /// Explains which setting a call to a withheld tool needs.
 fn not_permitted(definition: &ToolDefinition, context: &ToolContext) -> ToolError {
     let access = context.settings().access;
-    let (service, needed, configured, variable) = match definition.access {
+    let (service, needed, configured, variable, flag) = match definition.access {
         RequiredAccess::Gmail(level) => (
             "Gmail",
             level.as_str(),
             access.gmail.as_str(),
             "HUB_GMAIL_ACCESS",
+            "--gmail-access",
         ),
         RequiredAccess::Calendar(level) => (
             "Calendar",
             level.as_str(),
             access.calendar.as_str(),
             "HUB_CALENDAR_ACCESS",
+            "--calendar-access",
         ),
         // A tool that needs no access is never withheld.
-        RequiredAccess::None => ("the hub", "none", "none", "none"),
+        RequiredAccess::None => ("the hub", "none", "none", "none", "none"),
     };
     ToolError::NotPermitted(format!(
         "{} needs {service} access level `{needed}`, but the hub runs with `{configured}`; \
-         the user can set {variable}={needed} and restart the hub",
+         the user can set {variable}={needed} (or pass {flag} {needed}) and restart the hub",
         definition.name
     ))
 }

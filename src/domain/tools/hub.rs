@@ -164,7 +164,7 @@ fn scope_warnings(access: &AccessLevels, granted: &[String]) -> Vec<String> {
         let missing = missing_scopes(needed, granted);
         if !missing.is_empty() {
             warnings.push(format!(
-                "{name} access level `{level}` needs scopes the Google token was not granted: {}. Authorize Google again with that level (auth login in local_file mode, the OMA web UI otherwise).",
+                "{name} access level `{level}` needs scopes the Google token was not granted: {}. Authorize Google again with that level (auth login in local_file mode, with {service} in HUB_SERVICES; the OMA web UI otherwise).",
                 missing.join(" ")
             ));
         }
