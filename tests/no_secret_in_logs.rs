@@ -34,6 +34,8 @@ async fn trace_session_leaks_no_secret() {
             "HUB_ATTACHMENT_DIR",
             workdir.path().join("attachments").display().to_string(),
         ),
+        ("HUB_GMAIL_ACCESS", gmail_access().to_owned()),
+        ("HUB_CALENDAR_ACCESS", "write".to_owned()),
     ];
 
     let output = run_session(workdir.path(), &env, &session_requests()).await;
@@ -86,6 +88,15 @@ fn assert_no_secret(output: &str, jwt: &str) {
     }
 }
 
+/// The highest Gmail level this build allows, so the session reaches every write tool it has.
+fn gmail_access() -> &'static str {
+    if cfg!(feature = "gmail-send") {
+        "send"
+    } else {
+        "draft"
+    }
+}
+
 /// Requests that touch every tool, good and bad arguments, and a not-found id.
 fn session_requests() -> Vec<Value> {
     let call = |id: i64, name: &str, arguments: Value| json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": name, "arguments": arguments}});
@@ -118,6 +129,48 @@ fn session_requests() -> Vec<Value> {
             12,
             "gmail_get_thread",
             json!({"thread_id": "0000000000000000"}),
+        ),
+        call(
+            13,
+            "gmail_create_draft",
+            json!({"to": ["ana@example.com"], "subject": "Draft", "body": "Hello"}),
+        ),
+        call(14, "gmail_list_drafts", json!({})),
+        call(
+            15,
+            "gmail_send_message",
+            json!({"to": ["ana@example.com"], "subject": "Sent", "body": "Hello"}),
+        ),
+        call(16, "gmail_create_label", json!({"name": "Leak test"})),
+        call(
+            17,
+            "gmail_modify_labels",
+            json!({"message_ids": ["0000000000000000"], "archive": true}),
+        ),
+        call(
+            18,
+            "gmail_trash_message",
+            json!({"message_id": "0000000000000000"}),
+        ),
+        call(
+            19,
+            "calendar_create_event",
+            json!({"summary": "Leak test", "start": "2026-12-10T09:00:00Z", "end": "2026-12-10T10:00:00Z"}),
+        ),
+        call(
+            20,
+            "calendar_query_freebusy",
+            json!({"time_min": "2026-12-10T00:00:00Z", "time_max": "2026-12-11T00:00:00Z"}),
+        ),
+        call(
+            21,
+            "calendar_find_free_slots",
+            json!({"time_min": "2026-12-10T00:00:00Z", "time_max": "2026-12-12T00:00:00Z", "duration_minutes": 30, "time_zone": "Europe/Berlin"}),
+        ),
+        call(
+            22,
+            "calendar_delete_event",
+            json!({"event_id": "nosuchevent"}),
         ),
     ]
 }
