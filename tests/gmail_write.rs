@@ -452,6 +452,99 @@ async fn drafts_persist_update_and_send() {
     assert!(listed["drafts"].as_array().unwrap().is_empty(), "{listed}");
 }
 
+/// An edit that gives only the body keeps the recipients, the subject and the threading
+/// headers of a reply draft.
+#[tokio::test]
+async fn update_draft_body_keeps_reply_headers() {
+    let hub = Hub::draft_level().await;
+    let own = hub.only("from:me subject:launch").await;
+    let reply = hub
+        .call(
+            "gmail_reply",
+            json!({ "message_id": own, "body": "Following up." }),
+        )
+        .await;
+    let before = hub.headers(reply["message_id"].as_str().unwrap()).await;
+
+    let updated = hub
+        .call(
+            "gmail_update_draft",
+            json!({ "draft_id": reply["draft_id"], "body": "Changed." }),
+        )
+        .await;
+
+    let after = hub.headers(updated["message_id"].as_str().unwrap()).await;
+    assert_eq!(after.thread_id, before.thread_id);
+    for name in ["To", "Subject", "In-Reply-To", "References"] {
+        assert!(before.header(name).is_some(), "the reply has {name}");
+        assert_eq!(after.header(name), before.header(name), "{name}");
+    }
+    let read = hub
+        .call(
+            "gmail_get_message",
+            json!({ "message_id": updated["message_id"] }),
+        )
+        .await;
+    assert_eq!(read["body"].as_str().unwrap().trim(), "Changed.");
+}
+
+/// An edit that gives only `bcc` keeps everything else, attachments included, and an
+/// empty value clears a field.
+#[tokio::test]
+async fn update_draft_patches_and_clears_fields() {
+    let hub = Hub::draft_level().await;
+    hub.upload("plan.txt", b"the plan");
+    let created = hub
+        .call(
+            "gmail_create_draft",
+            json!({
+                "to": ["Lee, Ann <ann@example.org>"], "subject": "Plan", "body": "first",
+                "reply_to": "desk@example.org", "attachments": ["plan.txt"]
+            }),
+        )
+        .await;
+    let draft_id = created["draft_id"].clone();
+
+    let updated = hub
+        .call(
+            "gmail_update_draft",
+            json!({ "draft_id": draft_id, "bcc": ["boss@example.org"] }),
+        )
+        .await;
+
+    let id = updated["message_id"].as_str().unwrap();
+    let headers = hub.headers(id).await;
+    assert_eq!(headers.header("To"), Some("\"Lee, Ann\" <ann@example.org>"));
+    assert_eq!(headers.header("Bcc"), Some("<boss@example.org>"));
+    assert_eq!(headers.header("Reply-To"), Some("<desk@example.org>"));
+    assert_eq!(headers.header("Subject"), Some("Plan"));
+    let read = hub
+        .call("gmail_get_message", json!({ "message_id": id }))
+        .await;
+    assert_eq!(read["body"].as_str().unwrap().trim(), "first");
+    assert_eq!(read["attachments"][0]["filename"], "plan.txt");
+    assert_eq!(read["attachments"][0]["size"], 8);
+
+    let cleared = hub
+        .call(
+            "gmail_update_draft",
+            json!({ "draft_id": draft_id, "to": [], "reply_to": "", "subject": "", "attachments": [] }),
+        )
+        .await;
+
+    let id = cleared["message_id"].as_str().unwrap();
+    let headers = hub.headers(id).await;
+    assert_eq!(headers.header("To"), None);
+    assert_eq!(headers.header("Reply-To"), None);
+    assert_eq!(headers.header("Bcc"), Some("<boss@example.org>"));
+    let read = hub
+        .call("gmail_get_message", json!({ "message_id": id }))
+        .await;
+    assert_eq!(read["subject"], "");
+    assert_eq!(read["body"].as_str().unwrap().trim(), "first");
+    assert!(read["attachments"].as_array().unwrap().is_empty(), "{read}");
+}
+
 #[tokio::test]
 async fn draft_delete_is_final() {
     let hub = Hub::draft_level().await;

@@ -18,7 +18,7 @@ use mcp_google_hub::domain::errors::GoogleApiError;
 use mcp_google_hub::domain::mail_compose::{Composition, EmailAddress};
 use mcp_google_hub::domain::mail_content::{decode_base64url, encode_base64url};
 use mcp_google_hub::domain::models::gmail::{
-    DraftListQuery, LabelChanges, NewLabel, OutgoingMessage,
+    DraftListQuery, LabelChanges, MessageFormat, NewLabel, OutgoingMessage,
 };
 use mcp_google_hub::domain::models::{AccessToken, DraftId, MessageId, ThreadId};
 use mcp_google_hub::domain::ports::GmailApi;
@@ -413,7 +413,11 @@ async fn get_draft_asks_for_metadata() {
         .await;
 
     let draft = gmail(&server)
-        .get_draft(&token(), &DraftId::new("r1").unwrap())
+        .get_draft(
+            &token(),
+            &DraftId::new("r1").unwrap(),
+            &MessageFormat::Metadata(Vec::new()),
+        )
         .await
         .unwrap();
 
@@ -640,7 +644,10 @@ async fn writes_match_discovery_document() {
         .update_draft(&token(), &draft, &message)
         .await
         .unwrap();
-    client.get_draft(&token(), &draft).await.unwrap();
+    client
+        .get_draft(&token(), &draft, &MessageFormat::Full)
+        .await
+        .unwrap();
     client
         .list_drafts(
             &token(),

@@ -9,9 +9,10 @@ mod reply;
 mod search;
 #[cfg(feature = "gmail-send")]
 mod send;
+mod update_draft;
 
 pub(crate) use attachment::GetAttachment;
-pub(crate) use compose::{CreateDraft, UpdateDraft};
+pub(crate) use compose::CreateDraft;
 pub(crate) use drafts::{DeleteDraft, ListDrafts};
 pub(crate) use message::{GetMessage, GetThread, ListLabels, NoArgs};
 pub(crate) use organize::{CreateLabel, ModifyLabels, TrashMessage, UntrashMessage};
@@ -19,6 +20,7 @@ pub(crate) use reply::{Forward, Reply};
 pub(crate) use search::SearchMessages;
 #[cfg(feature = "gmail-send")]
 pub(crate) use send::{SendDraft, SendMessage};
+pub(crate) use update_draft::UpdateDraft;
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;

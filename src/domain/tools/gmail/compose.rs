@@ -1,6 +1,5 @@
 //! The parts the tools that write mail share (message arguments, attachments from the
-//! upload folder, the recipient allowlist, the result), and `gmail_create_draft` and
-//! `gmail_update_draft`.
+//! upload folder, the recipient allowlist, the result), and `gmail_create_draft`.
 
 use std::path::{Component, Path};
 
@@ -14,7 +13,6 @@ use crate::domain::access::{GmailAccess, RequiredAccess};
 use crate::domain::mail_compose::{
     Attachment, ComposeError, Composition, EmailAddress, MAX_MESSAGE_BYTES, mime_type_for,
 };
-use crate::domain::models::DraftId;
 use crate::domain::models::gmail::{Draft, Message, OutgoingMessage};
 use crate::domain::tools::definition::Validate;
 use crate::domain::tools::{Render, Tool, ToolAnnotations, ToolContext, ToolError, ToolSettings};
@@ -411,118 +409,6 @@ impl Tool for CreateDraft {
 
         Ok(MailResult::from_draft(
             MailOutcome::DraftCreated,
-            &draft,
-            &composition,
-        ))
-    }
-}
-
-pub(crate) struct UpdateDraft;
-
-// The arguments of `gmail_update_draft`: the draft and its whole new content.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct UpdateDraftArgs {
-    /// The draft's id.
-    draft_id: String,
-    /// `a@x.org` or `Ann <a@x.org>`.
-    to: Option<Vec<String>>,
-    /// Cc recipients.
-    cc: Option<Vec<String>>,
-    /// Bcc recipients.
-    bcc: Option<Vec<String>>,
-    /// Reply-To.
-    reply_to: Option<String>,
-    /// Subject.
-    subject: Option<String>,
-    /// Plain text.
-    body: Option<String>,
-    /// HTML version of `body`.
-    html_body: Option<String>,
-    /// Files in HUB_UPLOAD_DIR.
-    attachments: Option<Vec<String>>,
-}
-
-impl Validate for UpdateDraftArgs {
-    fn validate(&self) -> Result<(), (&'static str, String)> {
-        check_count("to", &self.to)?;
-        check_count("cc", &self.cc)?;
-        check_count("bcc", &self.bcc)
-    }
-}
-
-#[async_trait]
-impl Tool for UpdateDraft {
-    type Args = UpdateDraftArgs;
-    type Output = MailResult;
-
-    const NAME: &'static str = "gmail_update_draft";
-    const TITLE: &'static str = "Replace a draft";
-    const DESCRIPTION: &'static str =
-        "Replace all of a Gmail draft's content without sending; fields left out are emptied.";
-    const ANNOTATIONS: ToolAnnotations = ToolAnnotations::DESTRUCTIVE_IDEMPOTENT;
-    const ACCESS: RequiredAccess = RequiredAccess::Gmail(GmailAccess::Draft);
-
-    async fn run(
-        &self,
-        context: &ToolContext,
-        args: Self::Args,
-    ) -> Result<Self::Output, ToolError> {
-        let draft_id = DraftId::new(args.draft_id.clone())
-            .map_err(|error| invalid_id(Self::NAME, "draft_id", error))?;
-        let message = MessageArgs {
-            to: args.to,
-            cc: args.cc,
-            bcc: args.bcc,
-            reply_to: args.reply_to,
-            subject: args.subject,
-            body: args.body,
-            html_body: args.html_body,
-            attachments: args.attachments,
-        };
-        let mut composition = message.compose(Self::NAME, context.settings()).await?;
-
-        // A reply draft keeps its thread and the headers that tie it to the original.
-        let gmail = &context.gmail;
-        let id = &draft_id;
-        let existing = context
-            .with_google(|credentials| async move {
-                gmail.get_draft(&credentials.access_token, id).await
-            })
-            .await
-            .map_err(|error| {
-                error.explain_not_found(|| {
-                    format!("draft {draft_id} (find ids with gmail_list_drafts)")
-                })
-            })?;
-        let existing = existing.message.unwrap_or_default();
-        let thread_id = crate::domain::models::ThreadId::new(existing.thread_id.clone()).ok();
-        composition.in_reply_to = existing
-            .header("In-Reply-To")
-            .and_then(crate::domain::mail_compose::message_id_value);
-        composition.references = existing
-            .header("References")
-            .map(|references| {
-                references
-                    .split_whitespace()
-                    .filter_map(crate::domain::mail_compose::message_id_value)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let outgoing = build(Self::NAME, &composition, thread_id)?;
-
-        let outgoing = &outgoing;
-        let draft = context
-            .with_google(|credentials| async move {
-                gmail
-                    .update_draft(&credentials.access_token, id, outgoing)
-                    .await
-            })
-            .await?;
-        tracing::info!(draft_id = %draft.id, "updated a draft");
-
-        Ok(MailResult::from_draft(
-            MailOutcome::DraftUpdated,
             &draft,
             &composition,
         ))

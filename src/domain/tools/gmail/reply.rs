@@ -401,7 +401,7 @@ fn forwarded_text(note: &str, original: &Message, original_text: &str) -> String
 }
 
 /// Fetches the original's attachments, so the forward carries them.
-async fn original_attachments(
+pub(super) async fn original_attachments(
     context: &ToolContext,
     original: &Message,
     listed: &[mail_content::AttachmentInfo],
