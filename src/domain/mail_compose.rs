@@ -6,16 +6,28 @@
 //! header. `mail-builder` then encodes non-ASCII subjects and display names as RFC 2047
 //! encoded words, non-ASCII attachment file names as RFC 2231 parameters, and picks a
 //! transfer encoding for each body part.
+//!
+//! `mail-builder` 2.0 writes ASCII text as it is, so a subject or display name typed as
+//! `=?UTF-8?B?U3Bvb2ZlZA==?=` would reach the recipient decoded, as different text. Such
+//! values are encoded here instead (see [`looks_encoded`]), so they read back as typed.
 
 use std::borrow::Cow;
 
+use base64::Engine as _;
 use mail_builder::MessageBuilder;
+use mail_builder::headers::HeaderType;
 use mail_builder::headers::address::Address;
 use mail_builder::headers::message_id::MessageId;
+use mail_builder::headers::raw::Raw;
 
 /// Gmail's limit for one message, attachments and their base64 encoding included:
 /// 25 MB, counted here in bytes of the built message.
 pub const MAX_MESSAGE_BYTES: usize = 25 * 1024 * 1024;
+
+/// The most UTF-8 bytes in one encoded word that [`encoded_words`] writes: 36 bytes are 48
+/// base64 characters, so a word is 60 characters, within RFC 2047's 75 and short enough
+/// that a header name and the word fit on one 78-character line.
+const ENCODED_WORD_BYTES: usize = 36;
 
 /// The longest local part of an address, in bytes (RFC 5321 section 4.5.3.1.1).
 const MAX_LOCAL_PART: usize = 64;
@@ -412,7 +424,7 @@ impl Composition {
                 builder = builder.header(header, address_list(list));
             }
         }
-        builder = builder.subject(self.subject.as_str());
+        builder = builder.header("Subject", unstructured(&self.subject));
         if let Some(id) = &self.in_reply_to {
             builder = builder.in_reply_to(MessageId::new(id.as_str()));
         }
@@ -447,8 +459,33 @@ impl Composition {
     }
 }
 
-fn address_list(list: &[EmailAddress]) -> Address<'_> {
-    Address::new_list(
+/// Writes an unstructured header such as `Subject`, encoding it when [`looks_encoded`].
+fn unstructured(text: &str) -> HeaderType<'_> {
+    if looks_encoded(text) {
+        HeaderType::Raw(Raw::new(encoded_words(text)))
+    } else {
+        HeaderType::Text(text.into())
+    }
+}
+
+/// Writes an address list. When a display name [`looks_encoded`], every name in the list
+/// is written as encoded words, because `mail-builder` cannot be told to encode one name.
+fn address_list(list: &[EmailAddress]) -> HeaderType<'_> {
+    let forced = list
+        .iter()
+        .any(|address| address.name.as_deref().is_some_and(looks_encoded));
+    if forced {
+        let entries: Vec<String> = list
+            .iter()
+            .map(|address| match &address.name {
+                Some(name) => format!("{} <{}>", encoded_words(name), address.address),
+                None => format!("<{}>", address.address),
+            })
+            .collect();
+        return HeaderType::Raw(Raw::new(entries.join(", ")));
+    }
+
+    HeaderType::Address(Address::new_list(
         list.iter()
             .map(|address| {
                 Address::new_address(
@@ -457,7 +494,32 @@ fn address_list(list: &[EmailAddress]) -> Address<'_> {
                 )
             })
             .collect(),
-    )
+    ))
+}
+
+/// Returns whether a header value contains `=?` followed later by `?=`, the frame of an
+/// RFC 2047 encoded word, which mail readers would decode if it were sent as typed.
+pub fn looks_encoded(value: &str) -> bool {
+    value
+        .find("=?")
+        .is_some_and(|start| value[start + 2..].contains("?="))
+}
+
+/// Encodes text as RFC 2047 "B" encoded words in UTF-8, separated by spaces that readers
+/// drop between encoded words. Words split only at character boundaries.
+fn encoded_words(text: &str) -> String {
+    let mut words = Vec::new();
+    let mut start = 0;
+    while start < text.len() {
+        let mut end = (start + ENCODED_WORD_BYTES).min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&text[start..end]);
+        words.push(format!("=?UTF-8?B?{encoded}?="));
+        start = end;
+    }
+    words.join(" ")
 }
 
 /// Checks that a MIME type is `type/subtype` made of RFC 2045 token characters.

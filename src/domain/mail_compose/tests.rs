@@ -320,3 +320,44 @@ fn mime_types_checked_and_guessed() {
     assert_eq!(mime_type_for("Report.PDF"), "application/pdf");
     assert_eq!(mime_type_for("noext"), "application/octet-stream");
 }
+
+#[test]
+fn encoded_word_lookalikes_read_back_as_typed() {
+    let spoof = "=?UTF-8?B?U3Bvb2ZlZA==?=";
+    let fake_name = "=?UTF-8?B?Ym9zc0Bjb3JwLmV4YW1wbGU=?=";
+    let mut composition = composition();
+    composition.subject = format!("Re: {spoof} and a long tail of words that must fold: Grüße");
+    composition.to = vec![
+        address(&format!("{fake_name} <x@example.org>")),
+        address("Lee, Ann <ann@example.org>"),
+        address("plain@example.org"),
+    ];
+
+    let bytes = composition.build().expect("builds");
+    let text = String::from_utf8(bytes.clone()).expect("ASCII message");
+    assert!(!text.contains(spoof), "{text}");
+    assert!(!text.contains(fake_name), "{text}");
+    for line in text.split("\r\n\r\n").next().unwrap().split("\r\n") {
+        assert!(line.len() <= 78, "{line:?}");
+    }
+
+    let message = parse(&bytes);
+    assert_eq!(message.subject(), Some(composition.subject.as_str()));
+    let to: Vec<_> = message.to().expect("to").iter().collect();
+    assert_eq!(to.len(), 3);
+    assert_eq!(to[0].name(), Some(fake_name));
+    assert_eq!(to[0].address(), Some("x@example.org"));
+    assert_eq!(to[1].name(), Some("Lee, Ann"));
+    assert_eq!(to[1].address(), Some("ann@example.org"));
+    assert_eq!(to[2].name(), None);
+    assert_eq!(to[2].address(), Some("plain@example.org"));
+}
+
+#[test]
+fn encoded_word_detection() {
+    assert!(looks_encoded("=?UTF-8?B?U3Bvb2ZlZA==?="));
+    assert!(looks_encoded("x =?a?q?b?= y"));
+    assert!(!looks_encoded("a=?b"));
+    assert!(!looks_encoded("?= before =?"));
+    assert!(!looks_encoded("plain text"));
+}

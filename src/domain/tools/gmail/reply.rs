@@ -16,7 +16,7 @@ use crate::domain::mail_compose::{
     Attachment, Composition, EmailAddress, MAX_MESSAGE_BYTES, message_id_value, parse_address_list,
     prefixed_subject,
 };
-use crate::domain::mail_content::{self, decode_header};
+use crate::domain::mail_content;
 use crate::domain::models::gmail::{Message, MessageFormat, MessagePart};
 use crate::domain::models::{AttachmentId, MessageId, ThreadId};
 use crate::domain::tools::definition::Validate;
@@ -108,10 +108,10 @@ async fn fetch_original(
         })
 }
 
+/// Returns a header as Gmail returns it, RFC 2047 encoded words already decoded. Decoding
+/// again would turn a subject typed as `=?UTF-8?B?...?=` into other text.
 fn decoded_header(message: &Message, name: &str) -> Option<String> {
-    message
-        .header(name)
-        .map(|value| decode_header(value).into_owned())
+    message.header(name).map(str::to_owned)
 }
 
 pub(crate) struct Reply;

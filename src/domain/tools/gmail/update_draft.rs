@@ -15,7 +15,7 @@ use crate::domain::access::{GmailAccess, RequiredAccess};
 use crate::domain::mail_compose::{
     Composition, EmailAddress, message_id_value, split_address_list,
 };
-use crate::domain::mail_content::{self, decode_header};
+use crate::domain::mail_content;
 use crate::domain::models::gmail::{Message, MessageFormat};
 use crate::domain::models::{DraftId, ThreadId};
 use crate::domain::tools::definition::Validate;
@@ -177,10 +177,7 @@ fn stored_composition(message: &Message) -> Composition {
         cc: stored_addresses(message, "Cc"),
         bcc: stored_addresses(message, "Bcc"),
         reply_to: stored_addresses(message, "Reply-To"),
-        subject: message
-            .header("Subject")
-            .map(|subject| decode_header(subject).into_owned())
-            .unwrap_or_default(),
+        subject: message.header("Subject").unwrap_or_default().to_owned(),
         text_body: text_body.unwrap_or_default(),
         html_body,
         attachments: Vec::new(),
@@ -189,25 +186,36 @@ fn stored_composition(message: &Message) -> Composition {
     }
 }
 
-/// Parses an address header of a stored draft. The list is split before the display names
-/// are decoded, because a decoded name may hold a comma.
+/// Parses an address header of a stored draft. Gmail has decoded its RFC 2047 encoded
+/// words already, so they are not decoded again. A decoded name may contain a comma
+/// without quotes (`Lee, Änn <a@x.org>`), so a piece without an address is joined to the
+/// next one.
 ///
-/// NOTE: entries that are not one valid address, such as groups, are left out, so an edit
-/// drops them from the draft.
+/// NOTE: what still is not one valid address, such as a group, is left out, so an edit
+/// drops it from the draft.
 fn stored_addresses(message: &Message, name: &str) -> Vec<EmailAddress> {
     let Some(header) = message.header(name) else {
         return Vec::new();
     };
-    split_address_list(header)
-        .into_iter()
-        .filter_map(|entry| EmailAddress::parse(name, entry).ok())
-        .map(|mut address| {
-            address.name = address
-                .name
-                .map(|display| decode_header(&display).into_owned());
-            address
-        })
-        .collect()
+
+    let mut addresses = Vec::new();
+    let mut pending = String::new();
+    for entry in split_address_list(header) {
+        let candidate = if pending.is_empty() {
+            entry.to_owned()
+        } else {
+            format!("{pending}, {entry}")
+        };
+        match EmailAddress::parse(name, &candidate) {
+            Ok(address) => {
+                addresses.push(address);
+                pending.clear();
+            }
+            Err(_) if !entry.contains('@') => pending = candidate,
+            Err(_) => pending.clear(),
+        }
+    }
+    addresses
 }
 
 /// Fetches a draft's attachments, so an edit that leaves `attachments` out keeps them.
@@ -224,4 +232,59 @@ async fn stored_attachments(
         return Ok(Vec::new());
     }
     original_attachments(context, message, &listed).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::models::gmail::{MessagePart, MessagePartHeader};
+
+    fn message(headers: &[(&str, &str)]) -> Message {
+        Message {
+            payload: Some(MessagePart {
+                headers: headers
+                    .iter()
+                    .map(|(name, value)| MessagePartHeader {
+                        name: (*name).into(),
+                        value: (*value).into(),
+                    })
+                    .collect(),
+                ..MessagePart::default()
+            }),
+            ..Message::default()
+        }
+    }
+
+    #[test]
+    fn stored_addresses_rejoin_decoded_names() {
+        let draft = message(&[(
+            "To",
+            "Lee, Änn <ann@example.org>, \"Bo, B\" <bo@example.org>, cy@example.org",
+        )]);
+
+        let to = stored_addresses(&draft, "To");
+
+        let names: Vec<_> = to.iter().map(|address| address.name.as_deref()).collect();
+        assert_eq!(names, [Some("Lee, Änn"), Some("Bo, B"), None]);
+        let emails: Vec<_> = to.iter().map(|address| address.address.as_str()).collect();
+        assert_eq!(
+            emails,
+            ["ann@example.org", "bo@example.org", "cy@example.org"]
+        );
+    }
+
+    #[test]
+    fn stored_subject_is_not_decoded_again() {
+        let draft = message(&[
+            ("Subject", "=?UTF-8?B?U3Bvb2ZlZA==?="),
+            ("In-Reply-To", "<a@example.org>"),
+            ("References", "<z@example.org> <a@example.org>"),
+        ]);
+
+        let composition = stored_composition(&draft);
+
+        assert_eq!(composition.subject, "=?UTF-8?B?U3Bvb2ZlZA==?=");
+        assert_eq!(composition.in_reply_to.as_deref(), Some("a@example.org"));
+        assert_eq!(composition.references, ["z@example.org", "a@example.org"]);
+    }
 }
