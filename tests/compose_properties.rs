@@ -109,9 +109,17 @@ fn body() -> impl Strategy<Value = String> {
 }
 
 /// Generates a file name the file system takes: no `/`, not `.` or `..`, at most 200 bytes.
+/// Bidirectional overrides and isolates are left out, because the hub rejects them in file
+/// names.
 fn file_name() -> impl Strategy<Value = String> {
     header_text(30).prop_filter("a file name", |name| {
-        !name.is_empty() && !name.contains('/') && name != "." && name != ".." && name.len() <= 200
+        let bidi = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        !name.is_empty()
+            && !name.contains('/')
+            && !name.contains(bidi)
+            && name != "."
+            && name != ".."
+            && name.len() <= 200
     })
 }
 
@@ -266,7 +274,7 @@ proptest! {
                     mime_type: "text/plain".to_owned(),
                     data: Vec::new(),
                 }];
-                "attachments[0].filename"
+                "attachments[0]"
             }
         };
 
@@ -285,7 +293,7 @@ proptest! {
         let mut arguments = json!({ "to": ["a@example.org"], "subject": "ok" });
         let (value, named) = match field {
             "subject" => (json!(bad), "subject".to_owned()),
-            "reply_to" => (json!(format!("{bad} <r@example.org>")), "reply_to[0]".to_owned()),
+            "reply_to" => (json!(format!("{bad} <r@example.org>")), "reply_to".to_owned()),
             list => (json!([format!("{bad} <x@example.org>")]), format!("{list}[0]")),
         };
         arguments[field] = value;

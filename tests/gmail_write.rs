@@ -208,7 +208,7 @@ async fn header_injection_rejected_naming_field() {
         ),
         (
             json!({ "to": ["a@example.org"], "reply_to": "r@example.org\r\nX: 1" }),
-            "reply_to[0]",
+            "reply_to",
         ),
     ];
     for (arguments, field) in cases {
@@ -821,4 +821,29 @@ async fn oversized_attachments_rejected() {
         .await;
 
     assert!(error.to_string().contains("limit"), "{error}");
+}
+
+/// An upload whose name would display in another order, or contains a line break, is
+/// rejected naming the argument as the schema does.
+#[tokio::test]
+async fn unsafe_upload_names_rejected() {
+    let hub = Hub::draft_level().await;
+    hub.upload("fine.txt", b"ok");
+    hub.upload("\u{202e}txt.exe", b"MZ");
+    hub.upload("two\nlines.txt", b"ok");
+
+    for (name, expected) in [("\u{202e}txt.exe", "U+202E"), ("two\nlines.txt", "control")] {
+        let error = hub
+            .fail(
+                "gmail_create_draft",
+                json!({ "subject": "Files", "attachments": ["fine.txt", name] }),
+            )
+            .await;
+
+        assert_eq!(error.category(), ErrorCategory::InvalidArgument, "{name:?}");
+        let message = error.to_string();
+        assert!(message.contains("`attachments[1]`"), "{message}");
+        assert!(message.contains(expected), "{message}");
+    }
+    assert!(hub.search("in:drafts subject:Files").await.is_empty());
 }

@@ -49,6 +49,18 @@ pub enum ComposeError {
         /// The character found.
         character: char,
     },
+    /// A file name contains a bidirectional override or isolate, which can make the name
+    /// display in another order than it has.
+    #[error(
+        "field `{field}`: the file name contains the bidirectional control character U+{code:04X}, which can make a name such as \"\\u{{202e}}txt.exe\" display as \"exe.txt\"; rename the file without it",
+        code = u32::from(*character)
+    )]
+    BidiControl {
+        /// The argument, such as `attachments[0]`.
+        field: String,
+        /// The character found.
+        character: char,
+    },
     /// An address is not a valid `local@domain` address.
     #[error("field `{field}`: {value:?} is not a valid email address: {reason}")]
     InvalidAddress {
@@ -222,6 +234,26 @@ fn is_atext(c: char) -> bool {
     c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c)
 }
 
+/// Rejects a file name that contains a control character or a bidirectional override or
+/// isolate (U+202A to U+202E, U+2066 to U+2069), with which `\u{202e}txt.exe` displays as
+/// `exe.txt`. Subjects and display names may contain these characters, because text in
+/// right-to-left scripts needs them; a file name's extension is what a reader trusts.
+///
+/// # Errors
+///
+/// [`ComposeError::ControlCharacter`] or [`ComposeError::BidiControl`] naming `field`.
+pub fn check_file_name(field: &str, name: &str) -> Result<(), ComposeError> {
+    check_header_text(field, name)?;
+    let bidi = |c: &char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    match name.chars().find(bidi) {
+        Some(character) => Err(ComposeError::BidiControl {
+            field: field.to_owned(),
+            character,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Rejects a header value that contains a control character, CR and LF included.
 ///
 /// # Errors
@@ -351,7 +383,12 @@ impl Composition {
         ];
         for (field, list) in lists {
             for (index, address) in list.iter().enumerate() {
-                let field = format!("{field}[{index}]");
+                // The tools take one `reply_to` as a string, not a list.
+                let field = if field == "reply_to" && list.len() == 1 {
+                    field.to_owned()
+                } else {
+                    format!("{field}[{index}]")
+                };
                 if let Some(name) = &address.name {
                     check_header_text(&field, name)?;
                 }
@@ -367,10 +404,7 @@ impl Composition {
         }
 
         for (index, attachment) in self.attachments.iter().enumerate() {
-            check_header_text(
-                &format!("attachments[{index}].filename"),
-                &attachment.filename,
-            )?;
+            check_file_name(&format!("attachments[{index}]"), &attachment.filename)?;
             check_mime_type(
                 &format!("attachments[{index}].mime_type"),
                 &attachment.mime_type,

@@ -225,7 +225,7 @@ fn control_characters_rejected_in_every_header_field() {
             Box::new(|c| c.cc[0].address = "cc@example.org\r\n".into()),
         ),
         (
-            "reply_to[0]",
+            "reply_to",
             Box::new(|c| {
                 c.reply_to = vec![EmailAddress {
                     name: Some("R\u{7f}".into()),
@@ -234,7 +234,7 @@ fn control_characters_rejected_in_every_header_field() {
             }),
         ),
         (
-            "attachments[0].filename",
+            "attachments[0]",
             Box::new(|c| {
                 c.attachments = vec![Attachment {
                     filename: "a\r\n.txt".into(),
@@ -360,4 +360,40 @@ fn encoded_word_detection() {
     assert!(!looks_encoded("a=?b"));
     assert!(!looks_encoded("?= before =?"));
     assert!(!looks_encoded("plain text"));
+}
+
+#[test]
+fn bidi_controls_rejected_in_file_names() {
+    let controls = ('\u{202a}'..='\u{202e}').chain('\u{2066}'..='\u{2069}');
+    for control in controls {
+        let mut composition = composition();
+        composition.attachments = vec![Attachment {
+            filename: format!("invoice{control}txt.exe"),
+            mime_type: "application/octet-stream".into(),
+            data: Vec::new(),
+        }];
+
+        let error = composition.build().unwrap_err();
+
+        assert_eq!(
+            error,
+            ComposeError::BidiControl {
+                field: "attachments[0]".into(),
+                character: control,
+            }
+        );
+        assert!(error.to_string().contains("rename the file"), "{error}");
+    }
+}
+
+#[test]
+fn bidi_controls_allowed_in_subject_and_names() {
+    let mut composition = composition();
+    composition.subject = "\u{202b}שלום\u{202c} and \u{2067}עולם\u{2069}".into();
+    composition.to[0].name = Some("\u{202e}Ann".into());
+
+    let bytes = composition.build().expect("builds");
+
+    let message = parse(&bytes);
+    assert_eq!(message.subject(), Some(composition.subject.as_str()));
 }

@@ -11,7 +11,8 @@ use super::attachment::resolve_inside;
 use super::human_size;
 use crate::domain::access::{GmailAccess, RequiredAccess};
 use crate::domain::mail_compose::{
-    Attachment, ComposeError, Composition, EmailAddress, MAX_MESSAGE_BYTES, mime_type_for,
+    Attachment, ComposeError, Composition, EmailAddress, MAX_MESSAGE_BYTES, check_file_name,
+    mime_type_for,
 };
 use crate::domain::models::gmail::{Draft, Message, OutgoingMessage};
 use crate::domain::tools::definition::Validate;
@@ -82,7 +83,14 @@ impl MessageArgs {
             to: parse_addresses(tool, "to", &self.to.unwrap_or_default())?,
             cc: parse_addresses(tool, "cc", &self.cc.unwrap_or_default())?,
             bcc: parse_addresses(tool, "bcc", &self.bcc.unwrap_or_default())?,
-            reply_to: parse_addresses(tool, "reply_to", self.reply_to.as_slice())?,
+            reply_to: self
+                .reply_to
+                .iter()
+                .map(|value| {
+                    EmailAddress::parse("reply_to", value)
+                        .map_err(|error| compose_error(tool, error))
+                })
+                .collect::<Result<_, _>>()?,
             subject: self.subject.unwrap_or_default(),
             text_body: self.body.unwrap_or_default(),
             html_body: self.html_body,
@@ -171,6 +179,7 @@ pub(super) async fn read_attachments(
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
+        check_file_name(&field, &filename).map_err(|error| compose_error(tool, error))?;
         attachments.push(Attachment {
             mime_type: mime_type_for(&filename).to_owned(),
             filename,
