@@ -815,12 +815,21 @@ async fn attachments_stay_in_upload_folder() {
 async fn oversized_attachments_rejected() {
     let hub = Hub::draft_level().await;
     hub.upload("big.bin", &vec![7u8; 20 * 1024 * 1024]);
+    hub.upload("huge.bin", &vec![7u8; 26 * 1024 * 1024]);
+    let limit = "Gmail's limit of 25.0 MiB for a message with its attachments base64-encoded (about 18.3 MiB of files)";
 
-    let error = hub
-        .fail("gmail_create_draft", json!({ "attachments": ["big.bin"] }))
-        .await;
+    // One file that fits as bytes but not base64-encoded, and one past the limit as it is:
+    // both errors give sizes in MiB and the same limit.
+    for (file, size) in [("big.bin", "27.4 MiB"), ("huge.bin", "26.0 MiB")] {
+        let error = hub
+            .fail("gmail_create_draft", json!({ "attachments": [file] }))
+            .await;
 
-    assert!(error.to_string().contains("limit"), "{error}");
+        let message = error.to_string();
+        assert!(message.contains(size), "{message}");
+        assert!(message.contains(limit), "{message}");
+        assert!(!message.contains("bytes"), "{message}");
+    }
 }
 
 /// An upload whose name would display in another order, or contains a line break, is

@@ -21,8 +21,13 @@ use mail_builder::headers::message_id::MessageId;
 use mail_builder::headers::raw::Raw;
 
 /// Gmail's limit for one message, attachments and their base64 encoding included:
-/// 25 MB, counted here in bytes of the built message.
+/// 25 MiB, counted here in bytes of the built message.
 pub const MAX_MESSAGE_BYTES: usize = 25 * 1024 * 1024;
+
+/// An estimate of the file bytes that fit in [`MAX_MESSAGE_BYTES`]: base64 writes 4 bytes
+/// for 3, and `mail-builder` ends every 76 of them with CRLF, so files grow by 4/3 times
+/// 78/76. Headers and the body take a little more.
+pub const ESTIMATED_MAX_FILE_BYTES: usize = MAX_MESSAGE_BYTES / 4 * 3 / 78 * 76;
 
 /// The most UTF-8 bytes in one encoded word that [`encoded_words`] writes: 36 bytes are 48
 /// base64 characters, so a word is 60 characters, within RFC 2047's 75 and short enough
@@ -89,7 +94,9 @@ pub enum ComposeError {
     },
     /// The built message is larger than Gmail accepts.
     #[error(
-        "the message would be {size} bytes with its attachments encoded, more than Gmail's limit of {limit} bytes; attach fewer or smaller files"
+        "the message would be {size}, more than {limit}; attach fewer or smaller files",
+        size = mebibytes(*size as u64),
+        limit = size_limit_text()
     )]
     TooLarge {
         /// The size of the built message in bytes.
@@ -100,6 +107,20 @@ pub enum ComposeError {
     /// The message could not be written.
     #[error("the message could not be written: {0}")]
     Write(String),
+}
+
+/// Formats a size in bytes as MiB with one decimal, the one unit of every size error.
+pub fn mebibytes(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// Names Gmail's size limit and what it counts, for errors about size.
+pub fn size_limit_text() -> String {
+    format!(
+        "Gmail's limit of {} for a message with its attachments base64-encoded (about {} of files)",
+        mebibytes(MAX_MESSAGE_BYTES as u64),
+        mebibytes(ESTIMATED_MAX_FILE_BYTES as u64)
+    )
 }
 
 /// A mailbox: an address with an optional display name, as in `Ann Lee <ann@example.com>`.

@@ -8,11 +8,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::attachment::resolve_inside;
-use super::human_size;
 use crate::domain::access::{GmailAccess, RequiredAccess};
 use crate::domain::mail_compose::{
     Attachment, ComposeError, Composition, EmailAddress, MAX_MESSAGE_BYTES, check_file_name,
-    mime_type_for,
+    mebibytes, mime_type_for, size_limit_text,
 };
 use crate::domain::models::gmail::{Draft, Message, OutgoingMessage};
 use crate::domain::tools::definition::Validate;
@@ -208,10 +207,10 @@ async fn read_upload(root: &Path, relative: &Path, budget: u64) -> Result<Vec<u8
     }
     if metadata.len() > budget {
         return Err(format!(
-            "{} is {}, and the attachments may not pass Gmail's limit of {} in all",
+            "{} is {}, so the files alone pass {}; attach fewer or smaller files",
             relative.display(),
-            human_size(metadata.len() as i64),
-            human_size(MAX_MESSAGE_BYTES as i64)
+            mebibytes(metadata.len()),
+            size_limit_text()
         ));
     }
     tokio::fs::read(&resolved)

@@ -13,8 +13,8 @@ use super::compose::{
 };
 use crate::domain::access::{GmailAccess, RequiredAccess};
 use crate::domain::mail_compose::{
-    Attachment, Composition, EmailAddress, MAX_MESSAGE_BYTES, message_id_value, parse_address_list,
-    prefixed_subject,
+    Attachment, Composition, EmailAddress, MAX_MESSAGE_BYTES, mebibytes, message_id_value,
+    parse_address_list, prefixed_subject, size_limit_text,
 };
 use crate::domain::mail_content;
 use crate::domain::models::gmail::{Message, MessageFormat, MessagePart};
@@ -409,7 +409,9 @@ pub(super) async fn original_attachments(
     let total: i64 = listed.iter().map(|info| info.size.max(0)).sum();
     if total as u64 > MAX_MESSAGE_BYTES as u64 {
         return Err(ToolError::Rejected(format!(
-            "the original's attachments total {total} bytes, more than Gmail's limit of {MAX_MESSAGE_BYTES} bytes for one message"
+            "the original's attachments are {}, more than {}",
+            mebibytes(total as u64),
+            size_limit_text()
         )));
     }
 
