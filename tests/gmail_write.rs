@@ -612,6 +612,36 @@ async fn labels_create_apply_and_reject_duplicates() {
     assert!(unknown.to_string().contains("No such label"), "{unknown}");
 }
 
+/// The text result names the labels that the call looked up by name, not only their ids.
+#[tokio::test]
+async fn label_changes_print_names() {
+    let hub = Hub::start("organize", None).await;
+    hub.call("gmail_create_label", json!({ "name": "Work" }))
+        .await;
+    let launch = hub.search("subject:launch").await;
+
+    let output = hub
+        .dispatcher
+        .call(
+            "gmail_modify_labels",
+            json!({ "message_ids": [launch[0]], "add_labels": ["work"], "remove_labels": ["INBOX"] }),
+        )
+        .await
+        .expect("labels change");
+
+    assert!(output.text.contains("Added: Work."), "{}", output.text);
+    assert!(output.text.contains("Removed: INBOX."), "{}", output.text);
+    assert!(!output.text.contains("Label_"), "{}", output.text);
+    assert!(
+        output.structured["added"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("Label_"),
+        "{}",
+        output.structured
+    );
+}
+
 #[tokio::test]
 async fn trash_and_untrash_round_trip() {
     let hub = Hub::start("organize", None).await;
