@@ -322,6 +322,32 @@ async fn reply_keeps_single_re_and_references() {
     );
 }
 
+/// A reply to a note the user sent to themself goes back to the user, as a mail client
+/// would, instead of failing for want of another recipient.
+#[cfg(feature = "gmail-send")]
+#[tokio::test]
+async fn reply_to_note_to_self_goes_to_user() {
+    let hub = Hub::send_level().await;
+    let note = hub
+        .call(
+            "gmail_send_message",
+            json!({ "to": [USER], "subject": "Note to self", "body": "buy milk" }),
+        )
+        .await;
+
+    let draft = hub
+        .call(
+            "gmail_reply",
+            json!({ "message_id": note["message_id"], "body": "done", "reply_all": true }),
+        )
+        .await;
+
+    let saved = hub.headers(draft["message_id"].as_str().unwrap()).await;
+    assert_eq!(saved.header("To"), Some(format!("<{USER}>").as_str()));
+    assert_eq!(saved.header("Cc"), None);
+    assert_eq!(saved.header("Subject"), Some("Re: Note to self"));
+}
+
 #[tokio::test]
 async fn reply_to_own_message_goes_to_its_recipient() {
     let hub = Hub::draft_level().await;

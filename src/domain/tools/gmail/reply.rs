@@ -180,11 +180,11 @@ impl Tool for Reply {
         let original = fetch_original(context, &id, &format).await?;
         let own = own_address(context).await?;
 
-        let (to, cc) = reply_recipients(&original, &own, args.reply_all.unwrap_or(false), extra_cc);
+        let (mut to, cc) =
+            reply_recipients(&original, &own, args.reply_all.unwrap_or(false), extra_cc);
+        // A note to self has no one else to answer, so the reply goes back to the user.
         if to.is_empty() && cc.is_empty() {
-            return Err(ToolError::Rejected(format!(
-                "message {id} has no address to reply to other than the user's own"
-            )));
+            to = vec![own_mailbox(&original, &own)];
         }
         let original_id = decoded_header(&original, "Message-ID")
             .as_deref()
@@ -237,6 +237,20 @@ async fn own_address(context: &ToolContext) -> Result<String, ToolError> {
         )
         .await?;
     Ok(profile.email_address.to_lowercase())
+}
+
+/// Returns the user's own mailbox as the original's `From` or `To` names it, or the bare
+/// address.
+fn own_mailbox(original: &Message, own: &str) -> EmailAddress {
+    ["From", "To"]
+        .iter()
+        .filter_map(|name| decoded_header(original, name))
+        .flat_map(|value| parse_address_list(&value))
+        .find(|address| address.key() == own)
+        .unwrap_or_else(|| EmailAddress {
+            name: None,
+            address: own.to_owned(),
+        })
 }
 
 /// Picks the recipients of a reply: `To` is the original's `Reply-To`, or its `From`, or
@@ -542,6 +556,25 @@ mod tests {
         let original = message(&[("From", "me@example.com"), ("To", "dan@example.com")]);
         let (to, _) = reply_recipients(&original, "me@example.com", false, Vec::new());
         assert_eq!(addresses(&to), ["dan@example.com"]);
+    }
+
+    #[test]
+    fn note_to_self_reply_goes_to_user() {
+        let original = message(&[
+            ("From", "Me Myself <Me@example.com>"),
+            ("To", "me@example.com"),
+        ]);
+
+        let (to, cc) = reply_recipients(&original, "me@example.com", true, Vec::new());
+        assert!(to.is_empty());
+        assert!(cc.is_empty());
+
+        let own = own_mailbox(&original, "me@example.com");
+        assert_eq!(own.name.as_deref(), Some("Me Myself"));
+        assert_eq!(own.address, "Me@example.com");
+        let bare = own_mailbox(&message(&[]), "me@example.com");
+        assert_eq!(bare.name, None);
+        assert_eq!(bare.address, "me@example.com");
     }
 
     #[test]
