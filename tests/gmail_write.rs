@@ -571,6 +571,34 @@ async fn update_draft_patches_and_clears_fields() {
     assert!(read["attachments"].as_array().unwrap().is_empty(), "{read}");
 }
 
+/// New drafts, edited drafts and replies get a Message-ID in the user's domain, not
+/// `localhost`.
+#[tokio::test]
+async fn message_ids_use_user_domain() {
+    let hub = Hub::draft_level().await;
+    let created = hub
+        .call("gmail_create_draft", json!({ "subject": "Ids" }))
+        .await;
+    let updated = hub
+        .call(
+            "gmail_update_draft",
+            json!({ "draft_id": created["draft_id"], "body": "b" }),
+        )
+        .await;
+    let own = hub.only("from:me subject:launch").await;
+    let reply = hub.call("gmail_reply", json!({ "message_id": own })).await;
+    // The update replaced the first draft's message, so a second draft stands for create.
+    let created = hub
+        .call("gmail_create_draft", json!({ "subject": "Ids" }))
+        .await;
+
+    for result in [created, updated, reply] {
+        let headers = hub.headers(result["message_id"].as_str().unwrap()).await;
+        let id = headers.header("Message-ID").expect("a Message-ID");
+        assert!(id.ends_with("@example.com>"), "{id}");
+    }
+}
+
 #[tokio::test]
 async fn draft_delete_is_final() {
     let hub = Hub::draft_level().await;

@@ -208,6 +208,13 @@ fn unquote(name: &str) -> Option<String> {
     Some(name).filter(|name| !name.trim().is_empty())
 }
 
+/// Returns the domain of an address, `ann@example.com` giving `example.com`, in lower case.
+pub fn domain_of(address: &str) -> Option<String> {
+    let (_, domain) = address.rsplit_once('@')?;
+    check_addr_spec(address).ok()?;
+    Some(domain.to_lowercase())
+}
+
 /// Checks an RFC 5322 addr-spec with a dot-atom local part and a host-name domain.
 fn check_addr_spec(address: &str) -> Result<(), String> {
     let Some((local, domain)) = address.split_once('@') else {
@@ -373,6 +380,10 @@ pub struct Composition {
     pub in_reply_to: Option<String>,
     /// The msg-ids of the conversation so far, oldest first, without angle brackets.
     pub references: Vec<String>,
+    /// The right side of the new message's Message-ID: the domain of the sender's address.
+    /// `None` leaves `mail-builder`'s `localhost`, which some spam filters count against
+    /// a message.
+    pub message_id_domain: Option<String>,
 }
 
 impl Composition {
@@ -437,6 +448,14 @@ impl Composition {
             .iter()
             .map(|id| ("in_reply_to", id))
             .chain(self.references.iter().map(|id| ("references", id)));
+        if let Some(domain) = &self.message_id_domain
+            && check_addr_spec(&format!("id@{domain}")).is_err()
+        {
+            return Err(ComposeError::InvalidMessageId {
+                field: "message_id_domain".to_owned(),
+                value: domain.clone(),
+            });
+        }
         for (field, id) in ids {
             if message_id_value(id).as_deref() != Some(id.as_str()) {
                 return Err(ComposeError::InvalidMessageId {
@@ -480,6 +499,11 @@ impl Composition {
             }
         }
         builder = builder.header("Subject", unstructured(&self.subject));
+        if let Some(domain) = &self.message_id_domain {
+            // 128 random bits make the id unique without naming the machine or the time.
+            let unique: u128 = rand::random();
+            builder = builder.message_id(MessageId::new(format!("{unique:032x}@{domain}")));
+        }
         if let Some(id) = &self.in_reply_to {
             builder = builder.in_reply_to(MessageId::new(id.as_str()));
         }

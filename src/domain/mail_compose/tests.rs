@@ -397,3 +397,40 @@ fn bidi_controls_allowed_in_subject_and_names() {
     let message = parse(&bytes);
     assert_eq!(message.subject(), Some(composition.subject.as_str()));
 }
+
+#[test]
+fn message_id_uses_sender_domain() {
+    let mut composition = composition();
+    composition.message_id_domain = Some("mail.example.org".into());
+
+    let first = parse(&composition.build().expect("builds"))
+        .message_id()
+        .map(str::to_owned);
+    let second = parse(&composition.build().expect("builds"))
+        .message_id()
+        .map(str::to_owned);
+
+    let first = first.expect("a Message-ID");
+    assert!(first.ends_with("@mail.example.org"), "{first}");
+    assert_ne!(Some(first), second, "each message gets its own id");
+}
+
+#[test]
+fn invalid_message_id_domain_rejected() {
+    let mut composition = composition();
+    composition.message_id_domain = Some("bad domain>".into());
+
+    let error = composition.build().unwrap_err();
+
+    assert!(
+        matches!(&error, ComposeError::InvalidMessageId { field, .. } if field == "message_id_domain"),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn domain_of_reads_valid_addresses() {
+    assert_eq!(domain_of("Ann@Example.COM").as_deref(), Some("example.com"));
+    assert_eq!(domain_of("no-at-sign"), None);
+    assert_eq!(domain_of("ann@localhost"), None);
+}

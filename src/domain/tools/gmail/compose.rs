@@ -11,7 +11,7 @@ use super::attachment::resolve_inside;
 use crate::domain::access::{GmailAccess, RequiredAccess};
 use crate::domain::mail_compose::{
     Attachment, ComposeError, Composition, EmailAddress, MAX_MESSAGE_BYTES, check_file_name,
-    mebibytes, mime_type_for, size_limit_text,
+    domain_of, mebibytes, mime_type_for, size_limit_text,
 };
 use crate::domain::models::gmail::{Draft, Message, OutgoingMessage};
 use crate::domain::tools::definition::Validate;
@@ -97,6 +97,7 @@ impl MessageArgs {
                 .await?,
             in_reply_to: None,
             references: Vec::new(),
+            message_id_domain: None,
         };
         composition
             .validate()
@@ -250,20 +251,43 @@ pub(super) fn check_recipients(
     Ok(())
 }
 
-/// Builds the message bytes.
+/// Builds the message bytes, with a Message-ID in the sender's domain. The domain comes
+/// from `users.getProfile` unless the composition has it already.
 ///
 /// # Errors
 ///
 /// As [`compose_error`] maps them.
-pub(super) fn build(
+pub(super) async fn build(
+    context: &ToolContext,
     tool: &'static str,
-    composition: &Composition,
+    composition: &mut Composition,
     thread_id: Option<crate::domain::models::ThreadId>,
 ) -> Result<OutgoingMessage, ToolError> {
+    if composition.message_id_domain.is_none() {
+        composition.message_id_domain = sender_domain(context).await;
+    }
     let raw = composition
         .build()
         .map_err(|error| compose_error(tool, error))?;
     Ok(OutgoingMessage { raw, thread_id })
+}
+
+/// Returns the domain of the user's address from `users.getProfile`. A failed request
+/// gives `None`, so the Message-ID ends in `localhost`: that is no reason to fail a write.
+async fn sender_domain(context: &ToolContext) -> Option<String> {
+    let gmail = &context.gmail;
+    let profile = context
+        .with_google(
+            |credentials| async move { gmail.get_profile(&credentials.access_token).await },
+        )
+        .await;
+    match profile {
+        Ok(profile) => domain_of(&profile.email_address),
+        Err(error) => {
+            tracing::warn!(%error, "could not read the user's address for the Message-ID");
+            None
+        }
+    }
 }
 
 /// The effect of a tool that wrote mail.
@@ -401,8 +425,8 @@ impl Tool for CreateDraft {
         context: &ToolContext,
         args: Self::Args,
     ) -> Result<Self::Output, ToolError> {
-        let composition = args.compose(Self::NAME, context.settings()).await?;
-        let outgoing = build(Self::NAME, &composition, None)?;
+        let mut composition = args.compose(Self::NAME, context.settings()).await?;
+        let outgoing = build(context, Self::NAME, &mut composition, None).await?;
 
         let gmail = &context.gmail;
         let outgoing = &outgoing;

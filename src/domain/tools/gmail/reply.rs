@@ -13,8 +13,8 @@ use super::compose::{
 };
 use crate::domain::access::{GmailAccess, RequiredAccess};
 use crate::domain::mail_compose::{
-    Attachment, Composition, EmailAddress, MAX_MESSAGE_BYTES, mebibytes, message_id_value,
-    parse_address_list, prefixed_subject, size_limit_text,
+    Attachment, Composition, EmailAddress, MAX_MESSAGE_BYTES, domain_of, mebibytes,
+    message_id_value, parse_address_list, prefixed_subject, size_limit_text,
 };
 use crate::domain::mail_content;
 use crate::domain::models::gmail::{Message, MessageFormat, MessagePart};
@@ -49,11 +49,12 @@ fn check_send_allowed(context: &ToolContext, tool: &'static str) -> Result<(), T
 async fn send_or_save(
     context: &ToolContext,
     tool: &'static str,
-    composition: &Composition,
+    composition: &mut Composition,
     thread_id: Option<ThreadId>,
     send: bool,
 ) -> Result<MailResult, ToolError> {
-    let outgoing = build(tool, composition, thread_id)?;
+    let outgoing = build(context, tool, composition, thread_id).await?;
+    let composition = &*composition;
     let gmail = &context.gmail;
     let outgoing = &outgoing;
 
@@ -203,9 +204,10 @@ impl Tool for Reply {
             references.push(original_id.clone());
         }
 
-        let composition = Composition {
+        let mut composition = Composition {
             to,
             cc,
+            message_id_domain: domain_of(&own),
             subject: prefixed_subject(
                 "Re:",
                 &["re:"],
@@ -224,7 +226,7 @@ impl Tool for Reply {
         check_recipients(Self::NAME, context.settings(), &composition)?;
 
         let thread_id = ThreadId::new(original.thread_id.clone()).ok();
-        send_or_save(context, Self::NAME, &composition, thread_id, send).await
+        send_or_save(context, Self::NAME, &mut composition, thread_id, send).await
     }
 }
 
@@ -370,7 +372,7 @@ impl Tool for Forward {
             original_attachments(context, &original, &content.attachments).await?;
         attachments.extend(extra);
 
-        let composition = Composition {
+        let mut composition = Composition {
             to,
             cc,
             bcc,
@@ -391,7 +393,7 @@ impl Tool for Forward {
             check_recipients(Self::NAME, context.settings(), &composition)?;
         }
 
-        send_or_save(context, Self::NAME, &composition, None, send).await
+        send_or_save(context, Self::NAME, &mut composition, None, send).await
     }
 }
 

@@ -30,9 +30,9 @@ impl Tool for SendMessage {
         context: &ToolContext,
         args: Self::Args,
     ) -> Result<Self::Output, ToolError> {
-        let composition = args.compose(Self::NAME, context.settings()).await?;
+        let mut composition = args.compose(Self::NAME, context.settings()).await?;
         check_recipients(Self::NAME, context.settings(), &composition)?;
-        let outgoing = build(Self::NAME, &composition, None)?;
+        let outgoing = build(context, Self::NAME, &mut composition, None).await?;
 
         let gmail = &context.gmail;
         let outgoing = &outgoing;

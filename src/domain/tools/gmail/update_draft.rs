@@ -135,7 +135,7 @@ impl Tool for UpdateDraft {
             .map_err(|error| compose_error(Self::NAME, error))?;
 
         let thread_id = ThreadId::new(existing.thread_id.clone()).ok();
-        let outgoing = build(Self::NAME, &composition, thread_id)?;
+        let outgoing = build(context, Self::NAME, &mut composition, thread_id).await?;
         let outgoing = &outgoing;
         let draft = context
             .with_google(|credentials| async move {
@@ -183,6 +183,7 @@ fn stored_composition(message: &Message) -> Composition {
         attachments: Vec::new(),
         in_reply_to: message.header("In-Reply-To").and_then(message_id_value),
         references,
+        message_id_domain: None,
     }
 }
 
