@@ -425,6 +425,37 @@ async fn get_draft_asks_for_metadata() {
 }
 
 #[tokio::test]
+async fn get_draft_full_asks_for_full() {
+    let server = MockServer::start().await;
+    authorized("GET", "/gmail/v1/users/me/drafts/r1")
+        .and(QueryIs(vec![("format".into(), "full".into())]))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "r1",
+            "message": {
+                "id": "m1", "threadId": "t1", "labelIds": ["DRAFT"],
+                "payload": {
+                    "mimeType": "text/plain",
+                    "headers": [{ "name": "In-Reply-To", "value": "<a@example.com>" }],
+                    "body": { "size": 2, "data": "aGk" }
+                }
+            }
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let draft = gmail(&server)
+        .get_draft(&token(), &DraftId::new("r1").unwrap(), &MessageFormat::Full)
+        .await
+        .unwrap();
+
+    let message = draft.message.unwrap();
+    assert_eq!(message.header("In-Reply-To"), Some("<a@example.com>"));
+    let body = message.payload.unwrap().body.unwrap();
+    assert_eq!(body.data.as_deref(), Some("aGk"));
+}
+
+#[tokio::test]
 async fn delete_draft_reads_empty_response() {
     let server = MockServer::start().await;
     authorized("DELETE", "/gmail/v1/users/me/drafts/r1")
