@@ -29,9 +29,9 @@ pub const MAX_MESSAGE_BYTES: usize = 25 * 1024 * 1024;
 /// 78/76. Headers and the body take a little more.
 pub const ESTIMATED_MAX_FILE_BYTES: usize = MAX_MESSAGE_BYTES / 4 * 3 / 78 * 76;
 
-/// The most UTF-8 bytes in one encoded word that [`encoded_words`] writes: 36 bytes are 48
-/// base64 characters, so a word is 60 characters, within RFC 2047's 75 and short enough
-/// that a header name and the word fit on one 78-character line.
+/// The maximum UTF-8 bytes in one encoded word that [`encoded_words`] writes. 36 bytes are
+/// 48 base64 characters, so a word is 60 characters. That is within RFC 2047's 75, and a
+/// header name and the word fit on one 78-character line.
 const ENCODED_WORD_BYTES: usize = 36;
 
 /// The longest local part of an address, in bytes (RFC 5321 section 4.5.3.1.1).
@@ -548,7 +548,7 @@ fn unstructured(text: &str) -> HeaderType<'_> {
 }
 
 /// Writes an address list. When a display name [`looks_encoded`], every name in the list
-/// is written as encoded words, because `mail-builder` cannot be told to encode one name.
+/// is written as encoded words, because `mail-builder` has no option to encode one name.
 fn address_list(list: &[EmailAddress]) -> HeaderType<'_> {
     let forced = list
         .iter()

@@ -183,7 +183,7 @@ impl Tool for Reply {
 
         let (mut to, cc) =
             reply_recipients(&original, &own, args.reply_all.unwrap_or(false), extra_cc);
-        // A note to self has no one else to answer, so the reply goes back to the user.
+        // A note to self has no other recipient, so the reply goes back to the user.
         if to.is_empty() && cc.is_empty() {
             to = vec![own_mailbox(&original, &own)];
         }
