@@ -260,7 +260,12 @@ impl GmailApi for ServedGmail {
         Err(unused())
     }
 
-    async fn get_draft(&self, _: &AccessToken, _: &DraftId) -> Result<Draft, GoogleApiError> {
+    async fn get_draft(
+        &self,
+        _: &AccessToken,
+        _: &DraftId,
+        _: &MessageFormat,
+    ) -> Result<Draft, GoogleApiError> {
         Err(unused())
     }
 

@@ -316,7 +316,12 @@ impl GmailApi for NoGoogle {
         Err(Self::error())
     }
 
-    async fn get_draft(&self, _: &AccessToken, _: &DraftId) -> Result<Draft, GoogleApiError> {
+    async fn get_draft(
+        &self,
+        _: &AccessToken,
+        _: &DraftId,
+        _: &MessageFormat,
+    ) -> Result<Draft, GoogleApiError> {
         Err(Self::error())
     }
 

@@ -1,6 +1,7 @@
 //! Property tests of outgoing mail. Arbitrary Unicode in the subject, a display name, the
 //! body and an attachment's name survives the trip through the tools into the sandbox and
-//! back out of gmail_get_message. No input adds a header. A line break or other control
+//! back out of gmail_get_message, text framed like an RFC 2047 encoded word included. No
+//! input adds a header. A line break or other control
 //! character in any header field is rejected, naming the field.
 
 use std::sync::LazyLock;
@@ -83,6 +84,18 @@ fn display_name() -> impl Strategy<Value = String> {
     })
 }
 
+/// Generates header text with an RFC 2047 encoded word, or something framed like one, inside:
+/// `=?`, any text, `?=`. Sent as typed, mail readers would decode it into other text.
+fn encoded_word_lookalike(max: usize) -> impl Strategy<Value = String> {
+    let inner = prop_oneof![
+        Just("UTF-8?B?U3Bvb2ZlZA==".to_owned()),
+        Just("utf-8?q?boss=40corp.example".to_owned()),
+        header_text(max),
+    ];
+    (header_text(max), inner, header_text(max))
+        .prop_map(|(before, inner, after)| format!("{before}=?{inner}?={after}").trim().to_owned())
+}
+
 /// Generates a body of any text, with LF line breaks.
 fn body() -> impl Strategy<Value = String> {
     proptest::collection::vec(
@@ -96,9 +109,17 @@ fn body() -> impl Strategy<Value = String> {
 }
 
 /// Generates a file name the file system takes: no `/`, not `.` or `..`, at most 200 bytes.
+/// Bidirectional overrides and isolates are left out, because the hub rejects them in file
+/// names.
 fn file_name() -> impl Strategy<Value = String> {
     header_text(30).prop_filter("a file name", |name| {
-        !name.is_empty() && !name.contains('/') && name != "." && name != ".." && name.len() <= 200
+        let bidi = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        !name.is_empty()
+            && !name.contains('/')
+            && !name.contains(bidi)
+            && name != "."
+            && name != ".."
+            && name.len() <= 200
     })
 }
 
@@ -124,8 +145,8 @@ proptest! {
 
     #[test]
     fn unicode_round_trips_through_sandbox(
-        subject in header_text(60),
-        name in display_name(),
+        subject in prop_oneof![header_text(60), encoded_word_lookalike(20)],
+        name in prop_oneof![display_name(), encoded_word_lookalike(8)],
         text in body(),
         filename in file_name(),
     ) {
@@ -160,8 +181,11 @@ proptest! {
 
     #[test]
     fn no_input_adds_a_header(
-        subject in header_text(80),
-        names in proptest::collection::vec(display_name(), 1..4),
+        subject in prop_oneof![header_text(80), encoded_word_lookalike(20)],
+        names in proptest::collection::vec(
+            prop_oneof![display_name(), encoded_word_lookalike(8)],
+            1..4,
+        ),
         text in body(),
         html in proptest::option::of(body()),
         filename in proptest::option::of(file_name()),
@@ -250,7 +274,7 @@ proptest! {
                     mime_type: "text/plain".to_owned(),
                     data: Vec::new(),
                 }];
-                "attachments[0].filename"
+                "attachments[0]"
             }
         };
 
@@ -269,7 +293,7 @@ proptest! {
         let mut arguments = json!({ "to": ["a@example.org"], "subject": "ok" });
         let (value, named) = match field {
             "subject" => (json!(bad), "subject".to_owned()),
-            "reply_to" => (json!(format!("{bad} <r@example.org>")), "reply_to[0]".to_owned()),
+            "reply_to" => (json!(format!("{bad} <r@example.org>")), "reply_to".to_owned()),
             list => (json!([format!("{bad} <x@example.org>")]), format!("{list}[0]")),
         };
         arguments[field] = value;

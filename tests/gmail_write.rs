@@ -208,7 +208,7 @@ async fn header_injection_rejected_naming_field() {
         ),
         (
             json!({ "to": ["a@example.org"], "reply_to": "r@example.org\r\nX: 1" }),
-            "reply_to[0]",
+            "reply_to",
         ),
     ];
     for (arguments, field) in cases {
@@ -320,6 +320,32 @@ async fn reply_keeps_single_re_and_references() {
         hub.search("in:sent Go.").await.is_empty(),
         "a draft is not sent"
     );
+}
+
+/// A reply to a note the user sent to themself goes back to the user, as a mail client
+/// would, instead of failing for want of another recipient.
+#[cfg(feature = "gmail-send")]
+#[tokio::test]
+async fn reply_to_note_to_self_goes_to_user() {
+    let hub = Hub::send_level().await;
+    let note = hub
+        .call(
+            "gmail_send_message",
+            json!({ "to": [USER], "subject": "Note to self", "body": "buy milk" }),
+        )
+        .await;
+
+    let draft = hub
+        .call(
+            "gmail_reply",
+            json!({ "message_id": note["message_id"], "body": "done", "reply_all": true }),
+        )
+        .await;
+
+    let saved = hub.headers(draft["message_id"].as_str().unwrap()).await;
+    assert_eq!(saved.header("To"), Some(format!("<{USER}>").as_str()));
+    assert_eq!(saved.header("Cc"), None);
+    assert_eq!(saved.header("Subject"), Some("Re: Note to self"));
 }
 
 #[tokio::test]
@@ -452,6 +478,127 @@ async fn drafts_persist_update_and_send() {
     assert!(listed["drafts"].as_array().unwrap().is_empty(), "{listed}");
 }
 
+/// An edit that gives only the body keeps the recipients, the subject and the threading
+/// headers of a reply draft.
+#[tokio::test]
+async fn update_draft_body_keeps_reply_headers() {
+    let hub = Hub::draft_level().await;
+    let own = hub.only("from:me subject:launch").await;
+    let reply = hub
+        .call(
+            "gmail_reply",
+            json!({ "message_id": own, "body": "Following up." }),
+        )
+        .await;
+    let before = hub.headers(reply["message_id"].as_str().unwrap()).await;
+
+    let updated = hub
+        .call(
+            "gmail_update_draft",
+            json!({ "draft_id": reply["draft_id"], "body": "Changed." }),
+        )
+        .await;
+
+    let after = hub.headers(updated["message_id"].as_str().unwrap()).await;
+    assert_eq!(after.thread_id, before.thread_id);
+    for name in ["To", "Subject", "In-Reply-To", "References"] {
+        assert!(before.header(name).is_some(), "the reply has {name}");
+        assert_eq!(after.header(name), before.header(name), "{name}");
+    }
+    let read = hub
+        .call(
+            "gmail_get_message",
+            json!({ "message_id": updated["message_id"] }),
+        )
+        .await;
+    assert_eq!(read["body"].as_str().unwrap().trim(), "Changed.");
+}
+
+/// An edit that gives only `bcc` keeps everything else, attachments included, and an
+/// empty value clears a field.
+#[tokio::test]
+async fn update_draft_patches_and_clears_fields() {
+    let hub = Hub::draft_level().await;
+    hub.upload("plan.txt", b"the plan");
+    let created = hub
+        .call(
+            "gmail_create_draft",
+            json!({
+                "to": ["Lee, Ann <ann@example.org>"], "subject": "Plan", "body": "first",
+                "reply_to": "desk@example.org", "attachments": ["plan.txt"]
+            }),
+        )
+        .await;
+    let draft_id = created["draft_id"].clone();
+
+    let updated = hub
+        .call(
+            "gmail_update_draft",
+            json!({ "draft_id": draft_id, "bcc": ["boss@example.org"] }),
+        )
+        .await;
+
+    let id = updated["message_id"].as_str().unwrap();
+    let headers = hub.headers(id).await;
+    assert_eq!(headers.header("To"), Some("\"Lee, Ann\" <ann@example.org>"));
+    assert_eq!(headers.header("Bcc"), Some("<boss@example.org>"));
+    assert_eq!(headers.header("Reply-To"), Some("<desk@example.org>"));
+    assert_eq!(headers.header("Subject"), Some("Plan"));
+    let read = hub
+        .call("gmail_get_message", json!({ "message_id": id }))
+        .await;
+    assert_eq!(read["body"].as_str().unwrap().trim(), "first");
+    assert_eq!(read["attachments"][0]["filename"], "plan.txt");
+    assert_eq!(read["attachments"][0]["size"], 8);
+
+    let cleared = hub
+        .call(
+            "gmail_update_draft",
+            json!({ "draft_id": draft_id, "to": [], "reply_to": "", "subject": "", "attachments": [] }),
+        )
+        .await;
+
+    let id = cleared["message_id"].as_str().unwrap();
+    let headers = hub.headers(id).await;
+    assert_eq!(headers.header("To"), None);
+    assert_eq!(headers.header("Reply-To"), None);
+    assert_eq!(headers.header("Bcc"), Some("<boss@example.org>"));
+    let read = hub
+        .call("gmail_get_message", json!({ "message_id": id }))
+        .await;
+    assert_eq!(read["subject"], "");
+    assert_eq!(read["body"].as_str().unwrap().trim(), "first");
+    assert!(read["attachments"].as_array().unwrap().is_empty(), "{read}");
+}
+
+/// New drafts, edited drafts and replies get a Message-ID in the user's domain, not
+/// `localhost`.
+#[tokio::test]
+async fn message_ids_use_user_domain() {
+    let hub = Hub::draft_level().await;
+    let created = hub
+        .call("gmail_create_draft", json!({ "subject": "Ids" }))
+        .await;
+    let updated = hub
+        .call(
+            "gmail_update_draft",
+            json!({ "draft_id": created["draft_id"], "body": "b" }),
+        )
+        .await;
+    let own = hub.only("from:me subject:launch").await;
+    let reply = hub.call("gmail_reply", json!({ "message_id": own })).await;
+    // The update replaced the first draft's message, so a second draft stands for create.
+    let created = hub
+        .call("gmail_create_draft", json!({ "subject": "Ids" }))
+        .await;
+
+    for result in [created, updated, reply] {
+        let headers = hub.headers(result["message_id"].as_str().unwrap()).await;
+        let id = headers.header("Message-ID").expect("a Message-ID");
+        assert!(id.ends_with("@example.com>"), "{id}");
+    }
+}
+
 #[tokio::test]
 async fn draft_delete_is_final() {
     let hub = Hub::draft_level().await;
@@ -517,6 +664,36 @@ async fn labels_create_apply_and_reject_duplicates() {
         )
         .await;
     assert!(unknown.to_string().contains("No such label"), "{unknown}");
+}
+
+/// The text result names the labels that the call looked up by name, not only their ids.
+#[tokio::test]
+async fn label_changes_print_names() {
+    let hub = Hub::start("organize", None).await;
+    hub.call("gmail_create_label", json!({ "name": "Work" }))
+        .await;
+    let launch = hub.search("subject:launch").await;
+
+    let output = hub
+        .dispatcher
+        .call(
+            "gmail_modify_labels",
+            json!({ "message_ids": [launch[0]], "add_labels": ["work"], "remove_labels": ["INBOX"] }),
+        )
+        .await
+        .expect("labels change");
+
+    assert!(output.text.contains("Added: Work."), "{}", output.text);
+    assert!(output.text.contains("Removed: INBOX."), "{}", output.text);
+    assert!(!output.text.contains("Label_"), "{}", output.text);
+    assert!(
+        output.structured["added"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("Label_"),
+        "{}",
+        output.structured
+    );
 }
 
 #[tokio::test]
@@ -722,10 +899,44 @@ async fn attachments_stay_in_upload_folder() {
 async fn oversized_attachments_rejected() {
     let hub = Hub::draft_level().await;
     hub.upload("big.bin", &vec![7u8; 20 * 1024 * 1024]);
+    hub.upload("huge.bin", &vec![7u8; 26 * 1024 * 1024]);
+    let limit = "Gmail's limit of 25.0 MiB for a message with its attachments base64-encoded (about 18.3 MiB of files)";
 
-    let error = hub
-        .fail("gmail_create_draft", json!({ "attachments": ["big.bin"] }))
-        .await;
+    // One file that fits as bytes but not base64-encoded, and one past the limit as it is:
+    // both errors give sizes in MiB and the same limit.
+    for (file, size) in [("big.bin", "27.4 MiB"), ("huge.bin", "26.0 MiB")] {
+        let error = hub
+            .fail("gmail_create_draft", json!({ "attachments": [file] }))
+            .await;
 
-    assert!(error.to_string().contains("limit"), "{error}");
+        let message = error.to_string();
+        assert!(message.contains(size), "{message}");
+        assert!(message.contains(limit), "{message}");
+        assert!(!message.contains("bytes"), "{message}");
+    }
+}
+
+/// An upload whose name would display in another order, or contains a line break, is
+/// rejected naming the argument as the schema does.
+#[tokio::test]
+async fn unsafe_upload_names_rejected() {
+    let hub = Hub::draft_level().await;
+    hub.upload("fine.txt", b"ok");
+    hub.upload("\u{202e}txt.exe", b"MZ");
+    hub.upload("two\nlines.txt", b"ok");
+
+    for (name, expected) in [("\u{202e}txt.exe", "U+202E"), ("two\nlines.txt", "control")] {
+        let error = hub
+            .fail(
+                "gmail_create_draft",
+                json!({ "subject": "Files", "attachments": ["fine.txt", name] }),
+            )
+            .await;
+
+        assert_eq!(error.category(), ErrorCategory::InvalidArgument, "{name:?}");
+        let message = error.to_string();
+        assert!(message.contains("`attachments[1]`"), "{message}");
+        assert!(message.contains(expected), "{message}");
+    }
+    assert!(hub.search("in:drafts subject:Files").await.is_empty());
 }

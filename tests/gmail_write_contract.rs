@@ -18,7 +18,7 @@ use mcp_google_hub::domain::errors::GoogleApiError;
 use mcp_google_hub::domain::mail_compose::{Composition, EmailAddress};
 use mcp_google_hub::domain::mail_content::{decode_base64url, encode_base64url};
 use mcp_google_hub::domain::models::gmail::{
-    DraftListQuery, LabelChanges, NewLabel, OutgoingMessage,
+    DraftListQuery, LabelChanges, MessageFormat, NewLabel, OutgoingMessage,
 };
 use mcp_google_hub::domain::models::{AccessToken, DraftId, MessageId, ThreadId};
 use mcp_google_hub::domain::ports::GmailApi;
@@ -413,11 +413,46 @@ async fn get_draft_asks_for_metadata() {
         .await;
 
     let draft = gmail(&server)
-        .get_draft(&token(), &DraftId::new("r1").unwrap())
+        .get_draft(
+            &token(),
+            &DraftId::new("r1").unwrap(),
+            &MessageFormat::Metadata(Vec::new()),
+        )
         .await
         .unwrap();
 
     assert_eq!(draft.message.unwrap().header("To"), Some("ann@example.com"));
+}
+
+#[tokio::test]
+async fn get_draft_full_asks_for_full() {
+    let server = MockServer::start().await;
+    authorized("GET", "/gmail/v1/users/me/drafts/r1")
+        .and(QueryIs(vec![("format".into(), "full".into())]))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "r1",
+            "message": {
+                "id": "m1", "threadId": "t1", "labelIds": ["DRAFT"],
+                "payload": {
+                    "mimeType": "text/plain",
+                    "headers": [{ "name": "In-Reply-To", "value": "<a@example.com>" }],
+                    "body": { "size": 2, "data": "aGk" }
+                }
+            }
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let draft = gmail(&server)
+        .get_draft(&token(), &DraftId::new("r1").unwrap(), &MessageFormat::Full)
+        .await
+        .unwrap();
+
+    let message = draft.message.unwrap();
+    assert_eq!(message.header("In-Reply-To"), Some("<a@example.com>"));
+    let body = message.payload.unwrap().body.unwrap();
+    assert_eq!(body.data.as_deref(), Some("aGk"));
 }
 
 #[tokio::test]
@@ -640,7 +675,10 @@ async fn writes_match_discovery_document() {
         .update_draft(&token(), &draft, &message)
         .await
         .unwrap();
-    client.get_draft(&token(), &draft).await.unwrap();
+    client
+        .get_draft(&token(), &draft, &MessageFormat::Full)
+        .await
+        .unwrap();
     client
         .list_drafts(
             &token(),

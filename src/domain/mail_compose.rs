@@ -6,16 +6,33 @@
 //! header. `mail-builder` then encodes non-ASCII subjects and display names as RFC 2047
 //! encoded words, non-ASCII attachment file names as RFC 2231 parameters, and picks a
 //! transfer encoding for each body part.
+//!
+//! `mail-builder` 2.0 writes ASCII text as it is, so a subject or display name typed as
+//! `=?UTF-8?B?U3Bvb2ZlZA==?=` would reach the recipient decoded, as different text. Such
+//! values are encoded here instead (see [`looks_encoded`]), so they read back as typed.
 
 use std::borrow::Cow;
 
+use base64::Engine as _;
 use mail_builder::MessageBuilder;
+use mail_builder::headers::HeaderType;
 use mail_builder::headers::address::Address;
 use mail_builder::headers::message_id::MessageId;
+use mail_builder::headers::raw::Raw;
 
 /// Gmail's limit for one message, attachments and their base64 encoding included:
-/// 25 MB, counted here in bytes of the built message.
+/// 25 MiB, counted here in bytes of the built message.
 pub const MAX_MESSAGE_BYTES: usize = 25 * 1024 * 1024;
+
+/// An estimate of the file bytes that fit in [`MAX_MESSAGE_BYTES`]: base64 writes 4 bytes
+/// for 3, and `mail-builder` ends every 76 of them with CRLF, so files grow by 4/3 times
+/// 78/76. Headers and the body take a little more.
+pub const ESTIMATED_MAX_FILE_BYTES: usize = MAX_MESSAGE_BYTES / 4 * 3 / 78 * 76;
+
+/// The maximum UTF-8 bytes in one encoded word that [`encoded_words`] writes. 36 bytes are
+/// 48 base64 characters, so a word is 60 characters. That is within RFC 2047's 75, and a
+/// header name and the word fit on one 78-character line.
+const ENCODED_WORD_BYTES: usize = 36;
 
 /// The longest local part of an address, in bytes (RFC 5321 section 4.5.3.1.1).
 const MAX_LOCAL_PART: usize = 64;
@@ -33,6 +50,18 @@ pub enum ComposeError {
     )]
     ControlCharacter {
         /// The argument, such as `subject` or `to[1]`.
+        field: String,
+        /// The character found.
+        character: char,
+    },
+    /// A file name contains a bidirectional override or isolate, which can make the name
+    /// display in another order than it has.
+    #[error(
+        "field `{field}`: the file name contains the bidirectional control character U+{code:04X}, which can make a name such as \"\\u{{202e}}txt.exe\" display as \"exe.txt\"; rename the file without it",
+        code = u32::from(*character)
+    )]
+    BidiControl {
+        /// The argument, such as `attachments[0]`.
         field: String,
         /// The character found.
         character: char,
@@ -65,7 +94,9 @@ pub enum ComposeError {
     },
     /// The built message is larger than Gmail accepts.
     #[error(
-        "the message would be {size} bytes with its attachments encoded, more than Gmail's limit of {limit} bytes; attach fewer or smaller files"
+        "the message would be {size}, more than {limit}; attach fewer or smaller files",
+        size = mebibytes(*size as u64),
+        limit = size_limit_text()
     )]
     TooLarge {
         /// The size of the built message in bytes.
@@ -76,6 +107,20 @@ pub enum ComposeError {
     /// The message could not be written.
     #[error("the message could not be written: {0}")]
     Write(String),
+}
+
+/// Formats a size in bytes as MiB with one decimal, the one unit of every size error.
+pub fn mebibytes(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// Names Gmail's size limit and what it counts, for errors about size.
+pub fn size_limit_text() -> String {
+    format!(
+        "Gmail's limit of {} for a message with its attachments base64-encoded (about {} of files)",
+        mebibytes(MAX_MESSAGE_BYTES as u64),
+        mebibytes(ESTIMATED_MAX_FILE_BYTES as u64)
+    )
 }
 
 /// A mailbox: an address with an optional display name, as in `Ann Lee <ann@example.com>`.
@@ -163,6 +208,13 @@ fn unquote(name: &str) -> Option<String> {
     Some(name).filter(|name| !name.trim().is_empty())
 }
 
+/// Returns the domain of an address, `ann@example.com` giving `example.com`, in lower case.
+pub fn domain_of(address: &str) -> Option<String> {
+    let (_, domain) = address.rsplit_once('@')?;
+    check_addr_spec(address).ok()?;
+    Some(domain.to_lowercase())
+}
+
 /// Checks an RFC 5322 addr-spec with a dot-atom local part and a host-name domain.
 fn check_addr_spec(address: &str) -> Result<(), String> {
     let Some((local, domain)) = address.split_once('@') else {
@@ -208,6 +260,26 @@ fn check_addr_spec(address: &str) -> Result<(), String> {
 /// RFC 5322 `atext`: the characters of an atom.
 fn is_atext(c: char) -> bool {
     c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c)
+}
+
+/// Rejects a file name that contains a control character or a bidirectional override or
+/// isolate (U+202A to U+202E, U+2066 to U+2069), with which `\u{202e}txt.exe` displays as
+/// `exe.txt`. Subjects and display names may contain these characters, because text in
+/// right-to-left scripts needs them; a file name's extension is what a reader trusts.
+///
+/// # Errors
+///
+/// [`ComposeError::ControlCharacter`] or [`ComposeError::BidiControl`] naming `field`.
+pub fn check_file_name(field: &str, name: &str) -> Result<(), ComposeError> {
+    check_header_text(field, name)?;
+    let bidi = |c: &char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    match name.chars().find(bidi) {
+        Some(character) => Err(ComposeError::BidiControl {
+            field: field.to_owned(),
+            character,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Rejects a header value that contains a control character, CR and LF included.
@@ -308,6 +380,10 @@ pub struct Composition {
     pub in_reply_to: Option<String>,
     /// The msg-ids of the conversation so far, oldest first, without angle brackets.
     pub references: Vec<String>,
+    /// The right side of the new message's Message-ID: the domain of the sender's address.
+    /// `None` leaves `mail-builder`'s `localhost`, which some spam filters count against
+    /// a message.
+    pub message_id_domain: Option<String>,
 }
 
 impl Composition {
@@ -339,7 +415,12 @@ impl Composition {
         ];
         for (field, list) in lists {
             for (index, address) in list.iter().enumerate() {
-                let field = format!("{field}[{index}]");
+                // The tools take one `reply_to` as a string, not a list.
+                let field = if field == "reply_to" && list.len() == 1 {
+                    field.to_owned()
+                } else {
+                    format!("{field}[{index}]")
+                };
                 if let Some(name) = &address.name {
                     check_header_text(&field, name)?;
                 }
@@ -355,10 +436,7 @@ impl Composition {
         }
 
         for (index, attachment) in self.attachments.iter().enumerate() {
-            check_header_text(
-                &format!("attachments[{index}].filename"),
-                &attachment.filename,
-            )?;
+            check_file_name(&format!("attachments[{index}]"), &attachment.filename)?;
             check_mime_type(
                 &format!("attachments[{index}].mime_type"),
                 &attachment.mime_type,
@@ -370,6 +448,14 @@ impl Composition {
             .iter()
             .map(|id| ("in_reply_to", id))
             .chain(self.references.iter().map(|id| ("references", id)));
+        if let Some(domain) = &self.message_id_domain
+            && check_addr_spec(&format!("id@{domain}")).is_err()
+        {
+            return Err(ComposeError::InvalidMessageId {
+                field: "message_id_domain".to_owned(),
+                value: domain.clone(),
+            });
+        }
         for (field, id) in ids {
             if message_id_value(id).as_deref() != Some(id.as_str()) {
                 return Err(ComposeError::InvalidMessageId {
@@ -412,7 +498,12 @@ impl Composition {
                 builder = builder.header(header, address_list(list));
             }
         }
-        builder = builder.subject(self.subject.as_str());
+        builder = builder.header("Subject", unstructured(&self.subject));
+        if let Some(domain) = &self.message_id_domain {
+            // 128 random bits make the id unique without naming the machine or the time.
+            let unique: u128 = rand::random();
+            builder = builder.message_id(MessageId::new(format!("{unique:032x}@{domain}")));
+        }
         if let Some(id) = &self.in_reply_to {
             builder = builder.in_reply_to(MessageId::new(id.as_str()));
         }
@@ -447,8 +538,33 @@ impl Composition {
     }
 }
 
-fn address_list(list: &[EmailAddress]) -> Address<'_> {
-    Address::new_list(
+/// Writes an unstructured header such as `Subject`, encoding it when [`looks_encoded`].
+fn unstructured(text: &str) -> HeaderType<'_> {
+    if looks_encoded(text) {
+        HeaderType::Raw(Raw::new(encoded_words(text)))
+    } else {
+        HeaderType::Text(text.into())
+    }
+}
+
+/// Writes an address list. When a display name [`looks_encoded`], every name in the list
+/// is written as encoded words, because `mail-builder` has no option to encode one name.
+fn address_list(list: &[EmailAddress]) -> HeaderType<'_> {
+    let forced = list
+        .iter()
+        .any(|address| address.name.as_deref().is_some_and(looks_encoded));
+    if forced {
+        let entries: Vec<String> = list
+            .iter()
+            .map(|address| match &address.name {
+                Some(name) => format!("{} <{}>", encoded_words(name), address.address),
+                None => format!("<{}>", address.address),
+            })
+            .collect();
+        return HeaderType::Raw(Raw::new(entries.join(", ")));
+    }
+
+    HeaderType::Address(Address::new_list(
         list.iter()
             .map(|address| {
                 Address::new_address(
@@ -457,7 +573,32 @@ fn address_list(list: &[EmailAddress]) -> Address<'_> {
                 )
             })
             .collect(),
-    )
+    ))
+}
+
+/// Returns whether a header value contains `=?` followed later by `?=`, the frame of an
+/// RFC 2047 encoded word, which mail readers would decode if it were sent as typed.
+pub fn looks_encoded(value: &str) -> bool {
+    value
+        .find("=?")
+        .is_some_and(|start| value[start + 2..].contains("?="))
+}
+
+/// Encodes text as RFC 2047 "B" encoded words in UTF-8, separated by spaces that readers
+/// drop between encoded words. Words split only at character boundaries.
+fn encoded_words(text: &str) -> String {
+    let mut words = Vec::new();
+    let mut start = 0;
+    while start < text.len() {
+        let mut end = (start + ENCODED_WORD_BYTES).min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&text[start..end]);
+        words.push(format!("=?UTF-8?B?{encoded}?="));
+        start = end;
+    }
+    words.join(" ")
 }
 
 /// Checks that a MIME type is `type/subtype` made of RFC 2045 token characters.

@@ -67,6 +67,27 @@ pub fn extract(payload: &MessagePart) -> MessageContent {
     content
 }
 
+/// Returns the first `text/plain` and the first `text/html` part outside attachments, as
+/// written: unlike [`extract`], HTML is not converted and parts are not joined. This is
+/// what editing a draft starts from.
+pub fn text_and_html(payload: &MessagePart) -> (Option<String>, Option<String>) {
+    let (mut text, mut html) = (None, None);
+    let mut pending = vec![payload];
+    while let Some(part) = pending.pop() {
+        if is_attachment(part) {
+            continue;
+        }
+        let mime_type = part.mime_type.to_ascii_lowercase();
+        if mime_type == "text/plain" && text.is_none() {
+            text = part_text(part);
+        } else if mime_type == "text/html" && html.is_none() {
+            html = part_text(part);
+        }
+        pending.extend(part.parts.iter().rev());
+    }
+    (text, html)
+}
+
 /// Decodes RFC 2047 encoded words (`=?UTF-8?B?...?=`) in a header value.
 ///
 /// Values without encoded words, and values whose encoded words are malformed, are

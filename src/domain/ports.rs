@@ -157,9 +157,15 @@ pub trait GmailApi: Send + Sync {
         query: &DraftListQuery,
     ) -> Result<ListDraftsResponse, GoogleApiError>;
 
-    /// `users.drafts.get` in the `metadata` format: the message's ids, labels and every
-    /// header, without the body.
-    async fn get_draft(&self, token: &AccessToken, id: &DraftId) -> Result<Draft, GoogleApiError>;
+    /// `users.drafts.get`: the message's ids, labels and headers, and in the `full` format
+    /// its MIME tree too. `drafts.get` has no `metadataHeaders` parameter, so
+    /// [`MessageFormat::Metadata`] returns every header whatever names it lists.
+    async fn get_draft(
+        &self,
+        token: &AccessToken,
+        id: &DraftId,
+        format: &MessageFormat,
+    ) -> Result<Draft, GoogleApiError>;
 
     /// `users.drafts.send`: sends draft `id` and returns the sent message.
     ///

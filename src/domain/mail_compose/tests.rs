@@ -225,7 +225,7 @@ fn control_characters_rejected_in_every_header_field() {
             Box::new(|c| c.cc[0].address = "cc@example.org\r\n".into()),
         ),
         (
-            "reply_to[0]",
+            "reply_to",
             Box::new(|c| {
                 c.reply_to = vec![EmailAddress {
                     name: Some("R\u{7f}".into()),
@@ -234,7 +234,7 @@ fn control_characters_rejected_in_every_header_field() {
             }),
         ),
         (
-            "attachments[0].filename",
+            "attachments[0]",
             Box::new(|c| {
                 c.attachments = vec![Attachment {
                     filename: "a\r\n.txt".into(),
@@ -319,4 +319,118 @@ fn mime_types_checked_and_guessed() {
     assert!(check_mime_type("m", "a/b; name=x").is_err());
     assert_eq!(mime_type_for("Report.PDF"), "application/pdf");
     assert_eq!(mime_type_for("noext"), "application/octet-stream");
+}
+
+#[test]
+fn encoded_word_lookalikes_read_back_as_typed() {
+    let spoof = "=?UTF-8?B?U3Bvb2ZlZA==?=";
+    let fake_name = "=?UTF-8?B?Ym9zc0Bjb3JwLmV4YW1wbGU=?=";
+    let mut composition = composition();
+    composition.subject = format!("Re: {spoof} and a long tail of words that must fold: Grüße");
+    composition.to = vec![
+        address(&format!("{fake_name} <x@example.org>")),
+        address("Lee, Ann <ann@example.org>"),
+        address("plain@example.org"),
+    ];
+
+    let bytes = composition.build().expect("builds");
+    let text = String::from_utf8(bytes.clone()).expect("ASCII message");
+    assert!(!text.contains(spoof), "{text}");
+    assert!(!text.contains(fake_name), "{text}");
+    for line in text.split("\r\n\r\n").next().unwrap().split("\r\n") {
+        assert!(line.len() <= 78, "{line:?}");
+    }
+
+    let message = parse(&bytes);
+    assert_eq!(message.subject(), Some(composition.subject.as_str()));
+    let to: Vec<_> = message.to().expect("to").iter().collect();
+    assert_eq!(to.len(), 3);
+    assert_eq!(to[0].name(), Some(fake_name));
+    assert_eq!(to[0].address(), Some("x@example.org"));
+    assert_eq!(to[1].name(), Some("Lee, Ann"));
+    assert_eq!(to[1].address(), Some("ann@example.org"));
+    assert_eq!(to[2].name(), None);
+    assert_eq!(to[2].address(), Some("plain@example.org"));
+}
+
+#[test]
+fn encoded_word_detection() {
+    assert!(looks_encoded("=?UTF-8?B?U3Bvb2ZlZA==?="));
+    assert!(looks_encoded("x =?a?q?b?= y"));
+    assert!(!looks_encoded("a=?b"));
+    assert!(!looks_encoded("?= before =?"));
+    assert!(!looks_encoded("plain text"));
+}
+
+#[test]
+fn bidi_controls_rejected_in_file_names() {
+    let controls = ('\u{202a}'..='\u{202e}').chain('\u{2066}'..='\u{2069}');
+    for control in controls {
+        let mut composition = composition();
+        composition.attachments = vec![Attachment {
+            filename: format!("invoice{control}txt.exe"),
+            mime_type: "application/octet-stream".into(),
+            data: Vec::new(),
+        }];
+
+        let error = composition.build().unwrap_err();
+
+        assert_eq!(
+            error,
+            ComposeError::BidiControl {
+                field: "attachments[0]".into(),
+                character: control,
+            }
+        );
+        assert!(error.to_string().contains("rename the file"), "{error}");
+    }
+}
+
+#[test]
+fn bidi_controls_allowed_in_subject_and_names() {
+    let mut composition = composition();
+    composition.subject = "\u{202b}שלום\u{202c} and \u{2067}עולם\u{2069}".into();
+    composition.to[0].name = Some("\u{202e}Ann".into());
+
+    let bytes = composition.build().expect("builds");
+
+    let message = parse(&bytes);
+    assert_eq!(message.subject(), Some(composition.subject.as_str()));
+}
+
+#[test]
+fn message_id_uses_sender_domain() {
+    let mut composition = composition();
+    composition.message_id_domain = Some("mail.example.org".into());
+
+    let first = parse(&composition.build().expect("builds"))
+        .message_id()
+        .map(str::to_owned);
+    let second = parse(&composition.build().expect("builds"))
+        .message_id()
+        .map(str::to_owned);
+
+    let first = first.expect("a Message-ID");
+    assert!(first.ends_with("@mail.example.org"), "{first}");
+    assert_ne!(Some(first), second, "each message gets its own id");
+}
+
+#[test]
+fn invalid_message_id_domain_rejected() {
+    let mut composition = composition();
+    composition.message_id_domain = Some("bad domain>".into());
+
+    let error = composition.build().unwrap_err();
+
+    assert!(
+        matches!(&error, ComposeError::InvalidMessageId { field, .. } if field == "message_id_domain"),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn domain_of_reads_valid_addresses() {
+    assert_eq!(domain_of("Ann@Example.COM").as_deref(), Some("example.com"));
+    assert_eq!(domain_of("no-at-sign"), None);
+    assert_eq!(domain_of("ann@localhost"), None);
 }

@@ -9,9 +9,10 @@ mod reply;
 mod search;
 #[cfg(feature = "gmail-send")]
 mod send;
+mod update_draft;
 
 pub(crate) use attachment::GetAttachment;
-pub(crate) use compose::{CreateDraft, UpdateDraft};
+pub(crate) use compose::CreateDraft;
 pub(crate) use drafts::{DeleteDraft, ListDrafts};
 pub(crate) use message::{GetMessage, GetThread, ListLabels, NoArgs};
 pub(crate) use organize::{CreateLabel, ModifyLabels, TrashMessage, UntrashMessage};
@@ -19,12 +20,13 @@ pub(crate) use reply::{Forward, Reply};
 pub(crate) use search::SearchMessages;
 #[cfg(feature = "gmail-send")]
 pub(crate) use send::{SendDraft, SendMessage};
+pub(crate) use update_draft::UpdateDraft;
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::domain::mail_content::{AttachmentInfo, decode_header};
+use crate::domain::mail_content::AttachmentInfo;
 use crate::domain::models::gmail::Message;
 
 /// An attachment as listed in a message result.
@@ -51,7 +53,11 @@ impl From<AttachmentInfo> for AttachmentSummary {
     }
 }
 
-/// The headers every message result shows, decoded.
+/// The headers every message result shows. Gmail returns header values with their RFC 2047
+/// encoded words decoded, so they are not decoded again: text that only looks like an
+/// encoded word would turn into other text.
+///
+/// NOTE: a header whose encoded words Gmail could not decode is shown as sent.
 struct Envelope {
     from: Option<String>,
     to: Option<String>,
@@ -62,11 +68,7 @@ struct Envelope {
 
 impl Envelope {
     fn of(message: &Message) -> Self {
-        let header = |name: &str| {
-            message
-                .header(name)
-                .map(|value| decode_header(value).into_owned())
-        };
+        let header = |name: &str| message.header(name).map(str::to_owned);
         Self {
             from: header("From"),
             to: header("To"),

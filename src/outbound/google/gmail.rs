@@ -425,16 +425,30 @@ impl GmailApi for GmailClient {
         .await
     }
 
-    async fn get_draft(&self, token: &AccessToken, id: &DraftId) -> Result<Draft, GoogleApiError> {
+    async fn get_draft(
+        &self,
+        token: &AccessToken,
+        id: &DraftId,
+        format: &MessageFormat,
+    ) -> Result<Draft, GoogleApiError> {
         let id = id_segment("draft", id.as_str())?;
         let mut query = Query::default();
-        query.push("format", "metadata");
+        let limit = match format {
+            MessageFormat::Full => {
+                query.push("format", "full");
+                MESSAGE_BODY_LIMIT
+            }
+            MessageFormat::Metadata(_) => {
+                query.push("format", "metadata");
+                RESOURCE_BODY_LIMIT
+            }
+        };
         self.get(
             "gmail.users.drafts.get",
             &["users", ME, "drafts", id],
             query,
             token,
-            RESOURCE_BODY_LIMIT,
+            limit,
         )
         .await
     }

@@ -78,7 +78,8 @@ fn plain_message(id: &str, body: &str) -> Message {
         payload: Some(MessagePart {
             mime_type: "text/plain".to_owned(),
             headers: vec![
-                header("From", "=?UTF-8?Q?Ren=C3=A9e?= <renee@example.com>"),
+                // Gmail returns header values with RFC 2047 encoded words decoded.
+                header("From", "Renée <renee@example.com>"),
                 header("To", "me@example.com"),
                 header("Subject", "Quarterly report"),
                 header("Message-ID", "<abc@example.com>"),

@@ -1,6 +1,5 @@
 //! The parts the tools that write mail share (message arguments, attachments from the
-//! upload folder, the recipient allowlist, the result), and `gmail_create_draft` and
-//! `gmail_update_draft`.
+//! upload folder, the recipient allowlist, the result), and `gmail_create_draft`.
 
 use std::path::{Component, Path};
 
@@ -9,12 +8,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::attachment::resolve_inside;
-use super::human_size;
 use crate::domain::access::{GmailAccess, RequiredAccess};
 use crate::domain::mail_compose::{
-    Attachment, ComposeError, Composition, EmailAddress, MAX_MESSAGE_BYTES, mime_type_for,
+    Attachment, ComposeError, Composition, EmailAddress, MAX_MESSAGE_BYTES, check_file_name,
+    domain_of, mebibytes, mime_type_for, size_limit_text,
 };
-use crate::domain::models::DraftId;
 use crate::domain::models::gmail::{Draft, Message, OutgoingMessage};
 use crate::domain::tools::definition::Validate;
 use crate::domain::tools::{Render, Tool, ToolAnnotations, ToolContext, ToolError, ToolSettings};
@@ -84,7 +82,14 @@ impl MessageArgs {
             to: parse_addresses(tool, "to", &self.to.unwrap_or_default())?,
             cc: parse_addresses(tool, "cc", &self.cc.unwrap_or_default())?,
             bcc: parse_addresses(tool, "bcc", &self.bcc.unwrap_or_default())?,
-            reply_to: parse_addresses(tool, "reply_to", self.reply_to.as_slice())?,
+            reply_to: self
+                .reply_to
+                .iter()
+                .map(|value| {
+                    EmailAddress::parse("reply_to", value)
+                        .map_err(|error| compose_error(tool, error))
+                })
+                .collect::<Result<_, _>>()?,
             subject: self.subject.unwrap_or_default(),
             text_body: self.body.unwrap_or_default(),
             html_body: self.html_body,
@@ -92,6 +97,7 @@ impl MessageArgs {
                 .await?,
             in_reply_to: None,
             references: Vec::new(),
+            message_id_domain: None,
         };
         composition
             .validate()
@@ -173,6 +179,7 @@ pub(super) async fn read_attachments(
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
+        check_file_name(&field, &filename).map_err(|error| compose_error(tool, error))?;
         attachments.push(Attachment {
             mime_type: mime_type_for(&filename).to_owned(),
             filename,
@@ -201,10 +208,10 @@ async fn read_upload(root: &Path, relative: &Path, budget: u64) -> Result<Vec<u8
     }
     if metadata.len() > budget {
         return Err(format!(
-            "{} is {}, and the attachments may not pass Gmail's limit of {} in all",
+            "{} is {}, so the files alone pass {}; attach fewer or smaller files",
             relative.display(),
-            human_size(metadata.len() as i64),
-            human_size(MAX_MESSAGE_BYTES as i64)
+            mebibytes(metadata.len()),
+            size_limit_text()
         ));
     }
     tokio::fs::read(&resolved)
@@ -244,20 +251,43 @@ pub(super) fn check_recipients(
     Ok(())
 }
 
-/// Builds the message bytes.
+/// Builds the message bytes, with a Message-ID in the sender's domain. The domain comes
+/// from `users.getProfile` unless the composition has it already.
 ///
 /// # Errors
 ///
 /// As [`compose_error`] maps them.
-pub(super) fn build(
+pub(super) async fn build(
+    context: &ToolContext,
     tool: &'static str,
-    composition: &Composition,
+    composition: &mut Composition,
     thread_id: Option<crate::domain::models::ThreadId>,
 ) -> Result<OutgoingMessage, ToolError> {
+    if composition.message_id_domain.is_none() {
+        composition.message_id_domain = sender_domain(context).await;
+    }
     let raw = composition
         .build()
         .map_err(|error| compose_error(tool, error))?;
     Ok(OutgoingMessage { raw, thread_id })
+}
+
+/// Returns the domain of the user's address from `users.getProfile`. A failed request
+/// gives `None`, so the Message-ID ends in `localhost`: that is no reason to fail a write.
+async fn sender_domain(context: &ToolContext) -> Option<String> {
+    let gmail = &context.gmail;
+    let profile = context
+        .with_google(
+            |credentials| async move { gmail.get_profile(&credentials.access_token).await },
+        )
+        .await;
+    match profile {
+        Ok(profile) => domain_of(&profile.email_address),
+        Err(error) => {
+            tracing::warn!(%error, "could not read the user's address for the Message-ID");
+            None
+        }
+    }
 }
 
 /// The effect of a tool that wrote mail.
@@ -395,8 +425,8 @@ impl Tool for CreateDraft {
         context: &ToolContext,
         args: Self::Args,
     ) -> Result<Self::Output, ToolError> {
-        let composition = args.compose(Self::NAME, context.settings()).await?;
-        let outgoing = build(Self::NAME, &composition, None)?;
+        let mut composition = args.compose(Self::NAME, context.settings()).await?;
+        let outgoing = build(context, Self::NAME, &mut composition, None).await?;
 
         let gmail = &context.gmail;
         let outgoing = &outgoing;
@@ -411,118 +441,6 @@ impl Tool for CreateDraft {
 
         Ok(MailResult::from_draft(
             MailOutcome::DraftCreated,
-            &draft,
-            &composition,
-        ))
-    }
-}
-
-pub(crate) struct UpdateDraft;
-
-// The arguments of `gmail_update_draft`: the draft and its whole new content.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct UpdateDraftArgs {
-    /// The draft's id.
-    draft_id: String,
-    /// `a@x.org` or `Ann <a@x.org>`.
-    to: Option<Vec<String>>,
-    /// Cc recipients.
-    cc: Option<Vec<String>>,
-    /// Bcc recipients.
-    bcc: Option<Vec<String>>,
-    /// Reply-To.
-    reply_to: Option<String>,
-    /// Subject.
-    subject: Option<String>,
-    /// Plain text.
-    body: Option<String>,
-    /// HTML version of `body`.
-    html_body: Option<String>,
-    /// Files in HUB_UPLOAD_DIR.
-    attachments: Option<Vec<String>>,
-}
-
-impl Validate for UpdateDraftArgs {
-    fn validate(&self) -> Result<(), (&'static str, String)> {
-        check_count("to", &self.to)?;
-        check_count("cc", &self.cc)?;
-        check_count("bcc", &self.bcc)
-    }
-}
-
-#[async_trait]
-impl Tool for UpdateDraft {
-    type Args = UpdateDraftArgs;
-    type Output = MailResult;
-
-    const NAME: &'static str = "gmail_update_draft";
-    const TITLE: &'static str = "Replace a draft";
-    const DESCRIPTION: &'static str =
-        "Replace all of a Gmail draft's content without sending; fields left out are emptied.";
-    const ANNOTATIONS: ToolAnnotations = ToolAnnotations::DESTRUCTIVE_IDEMPOTENT;
-    const ACCESS: RequiredAccess = RequiredAccess::Gmail(GmailAccess::Draft);
-
-    async fn run(
-        &self,
-        context: &ToolContext,
-        args: Self::Args,
-    ) -> Result<Self::Output, ToolError> {
-        let draft_id = DraftId::new(args.draft_id.clone())
-            .map_err(|error| invalid_id(Self::NAME, "draft_id", error))?;
-        let message = MessageArgs {
-            to: args.to,
-            cc: args.cc,
-            bcc: args.bcc,
-            reply_to: args.reply_to,
-            subject: args.subject,
-            body: args.body,
-            html_body: args.html_body,
-            attachments: args.attachments,
-        };
-        let mut composition = message.compose(Self::NAME, context.settings()).await?;
-
-        // A reply draft keeps its thread and the headers that tie it to the original.
-        let gmail = &context.gmail;
-        let id = &draft_id;
-        let existing = context
-            .with_google(|credentials| async move {
-                gmail.get_draft(&credentials.access_token, id).await
-            })
-            .await
-            .map_err(|error| {
-                error.explain_not_found(|| {
-                    format!("draft {draft_id} (find ids with gmail_list_drafts)")
-                })
-            })?;
-        let existing = existing.message.unwrap_or_default();
-        let thread_id = crate::domain::models::ThreadId::new(existing.thread_id.clone()).ok();
-        composition.in_reply_to = existing
-            .header("In-Reply-To")
-            .and_then(crate::domain::mail_compose::message_id_value);
-        composition.references = existing
-            .header("References")
-            .map(|references| {
-                references
-                    .split_whitespace()
-                    .filter_map(crate::domain::mail_compose::message_id_value)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let outgoing = build(Self::NAME, &composition, thread_id)?;
-
-        let outgoing = &outgoing;
-        let draft = context
-            .with_google(|credentials| async move {
-                gmail
-                    .update_draft(&credentials.access_token, id, outgoing)
-                    .await
-            })
-            .await?;
-        tracing::info!(draft_id = %draft.id, "updated a draft");
-
-        Ok(MailResult::from_draft(
-            MailOutcome::DraftUpdated,
             &draft,
             &composition,
         ))

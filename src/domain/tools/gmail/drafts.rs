@@ -10,7 +10,7 @@ use super::compose::invalid_id;
 use crate::domain::access::{GmailAccess, RequiredAccess};
 use crate::domain::mail_content::decode_snippet;
 use crate::domain::models::DraftId;
-use crate::domain::models::gmail::{Draft, DraftListQuery};
+use crate::domain::models::gmail::{Draft, DraftListQuery, MessageFormat};
 use crate::domain::tools::definition::{
     MAX_QUERY_CHARS, MAX_TOKEN_CHARS, Validate, check_length, check_range,
 };
@@ -142,9 +142,12 @@ async fn summarize(context: &ToolContext, listed: Draft) -> DraftSummary {
     let gmail = &context.gmail;
     let id = &id;
     let result = context
-        .with_google(
-            |credentials| async move { gmail.get_draft(&credentials.access_token, id).await },
-        )
+        .with_google(|credentials| async move {
+            let format = MessageFormat::Metadata(Vec::new());
+            gmail
+                .get_draft(&credentials.access_token, id, &format)
+                .await
+        })
         .await;
     match result.map(|draft| draft.message) {
         Ok(Some(message)) => {

@@ -1,6 +1,8 @@
 //! `gmail_modify_labels`, `gmail_trash_message`, `gmail_untrash_message` and
 //! `gmail_create_label`: the tools of the `organize` access level.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -72,12 +74,16 @@ impl Validate for ModifyLabelsArgs {
     }
 }
 
-/// The label changes made. The message ids appear in the text only.
+/// The label changes made. The message ids and label names appear in the text only.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct LabelChangeResult {
     #[serde(skip)]
     #[schemars(skip)]
     message_ids: Vec<String>,
+    /// The names of user labels by id, for those the call listed labels for.
+    #[serde(skip)]
+    #[schemars(skip)]
+    label_names: HashMap<String, String>,
     added: Vec<String>,
     removed: Vec<String>,
     /// The labels now; only when one message was changed.
@@ -112,7 +118,7 @@ impl Tool for ModifyLabels {
             })
             .collect::<Result<Vec<_>, _>>()?;
 
-        let changes = resolve_changes(context, &args).await?;
+        let (changes, label_names) = resolve_changes(context, &args).await?;
 
         let gmail = &context.gmail;
         let changes_ref = &changes;
@@ -150,6 +156,7 @@ impl Tool for ModifyLabels {
 
         Ok(LabelChangeResult {
             message_ids: ids.iter().map(ToString::to_string).collect(),
+            label_names,
             added: changes.add_label_ids,
             removed: changes.remove_label_ids,
             label_ids,
@@ -157,11 +164,12 @@ impl Tool for ModifyLabels {
     }
 }
 
-/// Turns names into ids and the `mark` and `archive` switches into label changes.
+/// Turns names into ids and the `mark` and `archive` switches into label changes. Also
+/// returns the names of the user labels by id when it had to list the labels.
 async fn resolve_changes(
     context: &ToolContext,
     args: &ModifyLabelsArgs,
-) -> Result<LabelChanges, ToolError> {
+) -> Result<(LabelChanges, HashMap<String, String>), ToolError> {
     let (add, remove) = (
         args.add_labels.as_deref().unwrap_or_default(),
         args.remove_labels.as_deref().unwrap_or_default(),
@@ -215,7 +223,11 @@ async fn resolve_changes(
             message: format!("label {both} would be both added and removed"),
         });
     }
-    Ok(changes)
+    let names = labels
+        .into_iter()
+        .map(|label| (label.id, label.name))
+        .collect();
+    Ok((changes, names))
 }
 
 /// The ids of Gmail's system labels that messages can be given or lose.
@@ -267,6 +279,17 @@ fn push_unique(list: &mut Vec<String>, id: String) {
     }
 }
 
+impl LabelChangeResult {
+    /// Writes labels by name where the name is known, and by id otherwise. System label
+    /// ids such as INBOX are their names too.
+    fn names(&self, ids: &[String]) -> String {
+        ids.iter()
+            .map(|id| self.label_names.get(id).unwrap_or(id).as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 impl Render for LabelChangeResult {
     fn render_text(&self) -> String {
         let mut out = match self.message_ids.as_slice() {
@@ -274,13 +297,13 @@ impl Render for LabelChangeResult {
             many => format!("Changed labels of {} messages.", many.len()),
         };
         if !self.added.is_empty() {
-            out.push_str(&format!(" Added: {}.", self.added.join(", ")));
+            out.push_str(&format!(" Added: {}.", self.names(&self.added)));
         }
         if !self.removed.is_empty() {
-            out.push_str(&format!(" Removed: {}.", self.removed.join(", ")));
+            out.push_str(&format!(" Removed: {}.", self.names(&self.removed)));
         }
         if let Some(labels) = &self.label_ids {
-            out.push_str(&format!(" Labels now: {}.", labels.join(", ")));
+            out.push_str(&format!(" Labels now: {}.", self.names(labels)));
         }
         out
     }

@@ -13,10 +13,10 @@ use super::compose::{
 };
 use crate::domain::access::{GmailAccess, RequiredAccess};
 use crate::domain::mail_compose::{
-    Attachment, Composition, EmailAddress, MAX_MESSAGE_BYTES, message_id_value, parse_address_list,
-    prefixed_subject,
+    Attachment, Composition, EmailAddress, MAX_MESSAGE_BYTES, domain_of, mebibytes,
+    message_id_value, parse_address_list, prefixed_subject, size_limit_text,
 };
-use crate::domain::mail_content::{self, decode_header};
+use crate::domain::mail_content;
 use crate::domain::models::gmail::{Message, MessageFormat, MessagePart};
 use crate::domain::models::{AttachmentId, MessageId, ThreadId};
 use crate::domain::tools::definition::Validate;
@@ -49,11 +49,12 @@ fn check_send_allowed(context: &ToolContext, tool: &'static str) -> Result<(), T
 async fn send_or_save(
     context: &ToolContext,
     tool: &'static str,
-    composition: &Composition,
+    composition: &mut Composition,
     thread_id: Option<ThreadId>,
     send: bool,
 ) -> Result<MailResult, ToolError> {
-    let outgoing = build(tool, composition, thread_id)?;
+    let outgoing = build(context, tool, composition, thread_id).await?;
+    let composition = &*composition;
     let gmail = &context.gmail;
     let outgoing = &outgoing;
 
@@ -108,10 +109,10 @@ async fn fetch_original(
         })
 }
 
+/// Returns a header as Gmail returns it, RFC 2047 encoded words already decoded. Decoding
+/// again would turn a subject typed as `=?UTF-8?B?...?=` into other text.
 fn decoded_header(message: &Message, name: &str) -> Option<String> {
-    message
-        .header(name)
-        .map(|value| decode_header(value).into_owned())
+    message.header(name).map(str::to_owned)
 }
 
 pub(crate) struct Reply;
@@ -180,11 +181,11 @@ impl Tool for Reply {
         let original = fetch_original(context, &id, &format).await?;
         let own = own_address(context).await?;
 
-        let (to, cc) = reply_recipients(&original, &own, args.reply_all.unwrap_or(false), extra_cc);
+        let (mut to, cc) =
+            reply_recipients(&original, &own, args.reply_all.unwrap_or(false), extra_cc);
+        // A note to self has no other recipient, so the reply goes back to the user.
         if to.is_empty() && cc.is_empty() {
-            return Err(ToolError::Rejected(format!(
-                "message {id} has no address to reply to other than the user's own"
-            )));
+            to = vec![own_mailbox(&original, &own)];
         }
         let original_id = decoded_header(&original, "Message-ID")
             .as_deref()
@@ -203,9 +204,10 @@ impl Tool for Reply {
             references.push(original_id.clone());
         }
 
-        let composition = Composition {
+        let mut composition = Composition {
             to,
             cc,
+            message_id_domain: domain_of(&own),
             subject: prefixed_subject(
                 "Re:",
                 &["re:"],
@@ -224,7 +226,7 @@ impl Tool for Reply {
         check_recipients(Self::NAME, context.settings(), &composition)?;
 
         let thread_id = ThreadId::new(original.thread_id.clone()).ok();
-        send_or_save(context, Self::NAME, &composition, thread_id, send).await
+        send_or_save(context, Self::NAME, &mut composition, thread_id, send).await
     }
 }
 
@@ -237,6 +239,20 @@ async fn own_address(context: &ToolContext) -> Result<String, ToolError> {
         )
         .await?;
     Ok(profile.email_address.to_lowercase())
+}
+
+/// Returns the user's own mailbox as the original's `From` or `To` names it, or the bare
+/// address.
+fn own_mailbox(original: &Message, own: &str) -> EmailAddress {
+    ["From", "To"]
+        .iter()
+        .filter_map(|name| decoded_header(original, name))
+        .flat_map(|value| parse_address_list(&value))
+        .find(|address| address.key() == own)
+        .unwrap_or_else(|| EmailAddress {
+            name: None,
+            address: own.to_owned(),
+        })
 }
 
 /// Picks the recipients of a reply: `To` is the original's `Reply-To`, or its `From`, or
@@ -356,7 +372,7 @@ impl Tool for Forward {
             original_attachments(context, &original, &content.attachments).await?;
         attachments.extend(extra);
 
-        let composition = Composition {
+        let mut composition = Composition {
             to,
             cc,
             bcc,
@@ -377,7 +393,7 @@ impl Tool for Forward {
             check_recipients(Self::NAME, context.settings(), &composition)?;
         }
 
-        send_or_save(context, Self::NAME, &composition, None, send).await
+        send_or_save(context, Self::NAME, &mut composition, None, send).await
     }
 }
 
@@ -401,7 +417,7 @@ fn forwarded_text(note: &str, original: &Message, original_text: &str) -> String
 }
 
 /// Fetches the original's attachments, so the forward carries them.
-async fn original_attachments(
+pub(super) async fn original_attachments(
     context: &ToolContext,
     original: &Message,
     listed: &[mail_content::AttachmentInfo],
@@ -409,7 +425,9 @@ async fn original_attachments(
     let total: i64 = listed.iter().map(|info| info.size.max(0)).sum();
     if total as u64 > MAX_MESSAGE_BYTES as u64 {
         return Err(ToolError::Rejected(format!(
-            "the original's attachments total {total} bytes, more than Gmail's limit of {MAX_MESSAGE_BYTES} bytes for one message"
+            "the original's attachments are {}, more than {}",
+            mebibytes(total as u64),
+            size_limit_text()
         )));
     }
 
@@ -540,6 +558,25 @@ mod tests {
         let original = message(&[("From", "me@example.com"), ("To", "dan@example.com")]);
         let (to, _) = reply_recipients(&original, "me@example.com", false, Vec::new());
         assert_eq!(addresses(&to), ["dan@example.com"]);
+    }
+
+    #[test]
+    fn note_to_self_reply_goes_to_user() {
+        let original = message(&[
+            ("From", "Me Myself <Me@example.com>"),
+            ("To", "me@example.com"),
+        ]);
+
+        let (to, cc) = reply_recipients(&original, "me@example.com", true, Vec::new());
+        assert!(to.is_empty());
+        assert!(cc.is_empty());
+
+        let own = own_mailbox(&original, "me@example.com");
+        assert_eq!(own.name.as_deref(), Some("Me Myself"));
+        assert_eq!(own.address, "Me@example.com");
+        let bare = own_mailbox(&message(&[]), "me@example.com");
+        assert_eq!(bare.name, None);
+        assert_eq!(bare.address, "me@example.com");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::domain::access::{GmailAccess, RequiredAccess};
 use crate::domain::mail_compose::{Composition, EmailAddress, split_address_list};
 use crate::domain::mail_content::decode_header;
 use crate::domain::models::DraftId;
-use crate::domain::models::gmail::Message;
+use crate::domain::models::gmail::{Message, MessageFormat};
 use crate::domain::tools::{Tool, ToolAnnotations, ToolContext, ToolError};
 
 pub(crate) struct SendMessage;
@@ -30,9 +30,9 @@ impl Tool for SendMessage {
         context: &ToolContext,
         args: Self::Args,
     ) -> Result<Self::Output, ToolError> {
-        let composition = args.compose(Self::NAME, context.settings()).await?;
+        let mut composition = args.compose(Self::NAME, context.settings()).await?;
         check_recipients(Self::NAME, context.settings(), &composition)?;
-        let outgoing = build(Self::NAME, &composition, None)?;
+        let outgoing = build(context, Self::NAME, &mut composition, None).await?;
 
         let gmail = &context.gmail;
         let outgoing = &outgoing;
@@ -82,7 +82,13 @@ impl Tool for SendDraft {
         let id = &draft_id;
         let draft = context
             .with_google(|credentials| async move {
-                gmail.get_draft(&credentials.access_token, id).await
+                gmail
+                    .get_draft(
+                        &credentials.access_token,
+                        id,
+                        &MessageFormat::Metadata(Vec::new()),
+                    )
+                    .await
             })
             .await
             .map_err(|error| {
