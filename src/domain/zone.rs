@@ -22,7 +22,7 @@ use jiff::tz::AmbiguousOffset;
 /// An IANA time zone, such as `Europe/Berlin`, or UTC.
 ///
 /// `Copy`, like a chrono-tz zone: each zone is loaded once per process and kept for its
-/// lifetime (see [`interned`]), so a `Tz` is a reference.
+/// lifetime, so a `Tz` is a reference.
 #[derive(Clone, Copy)]
 pub struct Tz(&'static jiff::tz::TimeZone);
 
