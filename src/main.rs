@@ -39,12 +39,12 @@ struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     env_file: Option<PathBuf>,
 
-    /// What the Gmail tools may do: read, organize (labels, archive, trash), draft or send.
+    /// The Gmail access level: read, organize (labels, archive, trash), draft or send.
     /// Overrides HUB_GMAIL_ACCESS; the default is read.
     #[arg(long, global = true, value_name = "LEVEL")]
     gmail_access: Option<String>,
 
-    /// What the Calendar tools may do: read or write. Overrides HUB_CALENDAR_ACCESS; the
+    /// The Calendar access level: read or write. Overrides HUB_CALENDAR_ACCESS; the
     /// default is read.
     #[arg(long, global = true, value_name = "LEVEL")]
     calendar_access: Option<String>,

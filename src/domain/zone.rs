@@ -6,8 +6,8 @@
 //! carries none of it: chrono-tz compiles the whole database into the program, which
 //! cost about 2.8 MB of a stripped release build, mostly pointer tables and their
 //! relocations. The cost of this choice: on a system without the database, as in some
-//! minimal container images, zone names fail with an error that says to install it, while
-//! UTC and RFC 3339 offsets keep working. Looking a zone up is the one place the core
+//! minimal container images, zone names fail with an error that tells the user to install
+//! it, while UTC and RFC 3339 offsets keep working. Looking a zone up is the one place the core
 //! reads files; jiff caches what it read.
 
 use std::collections::HashMap;
@@ -79,8 +79,8 @@ impl FromStr for Tz {
 }
 
 /// Returns the zone named `name`, loading it on first use. Zones are kept for the life of
-/// the process, keyed by their lower-case name, so memory stays bounded by the number of
-/// IANA zones (about 600) however many lookups are made; unknown names are not kept.
+/// the process, keyed by their lower-case name. Unknown names are not kept, so memory stays
+/// bounded by the number of IANA zones (about 600) however many lookups are made.
 fn interned(name: &str) -> Result<&'static jiff::tz::TimeZone, jiff::Error> {
     static ZONES: OnceLock<Mutex<HashMap<String, &'static jiff::tz::TimeZone>>> = OnceLock::new();
 
